@@ -1,0 +1,36 @@
+/* journal — the ledger's entries and their Merkle leaves (RFC 9162 hashing). */
+#ifndef MT_JOURNAL_H
+#define MT_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "notary.h"
+
+/*
+ * A leaf is 74 bytes:
+ *   u8 version (1) | u64 index (big-endian) | u8 type | 32-byte subject | 32-byte statement
+ * type 1, an accepted event: subject = event id, statement = BLAKE2b-256 of the attestation
+ *   envelope bytes;
+ * type 2, a rejection: subject = BLAKE2b-256 of the original bytes, statement = BLAKE2b-256 of
+ *   the serialized Rejection as journaled.
+ * leaf hash = SHA-256(0x00 | leaf); interior node = SHA-256(0x01 | left | right) (RFC 9162).
+ */
+#define MT_LEAF_LEN 74
+enum { MT_LEAF_EVENT = 1, MT_LEAF_REJECTION = 2, MT_LEAF_REGISTRY = 3 };
+
+void mt_leaf_hash(uint64_t index, int type, const unsigned char subject[MT_HASH_LEN],
+                  const unsigned char statement[MT_HASH_LEN], unsigned char out[MT_HASH_LEN]);
+
+/* A LedgerEntry journaling an accepted, attested event at index; new buffer (free()). */
+uint8_t *mt_journal_event_entry(uint64_t index, const mt_attested *a, size_t *outlen);
+
+/* A LedgerEntry journaling the serialized Rejection rej (len bytes) at index; NULL if rej is
+ * not a decodable Rejection or on out of memory. */
+uint8_t *mt_journal_rejection_entry(uint64_t index, const void *rej, size_t len, size_t *outlen);
+
+/* The ledger topic's key for an index: 8 bytes, big-endian. */
+void mt_journal_key(uint64_t index, unsigned char key[8]);
+
+#endif

@@ -1,0 +1,11 @@
+/* commands — the subcommands of the mintrace CLI; each returns the program's exit code. */
+#ifndef MT_COMMANDS_H
+#define MT_COMMANDS_H
+
+int cmd_keygen(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
+int cmd_topics(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

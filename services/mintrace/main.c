@@ -1,0 +1,44 @@
+/* mintrace — the command line: keys, registry, emitting events, reading topics. Dispatch only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"keygen", cmd_keygen, "make an Ed25519 key pair: FILE (mode 0600) and FILE.pub"},
+    {"registry", cmd_registry, "sign a registry (JSON in, governance-signed envelope out), or show one"},
+    {"topics", cmd_topics, "create every topic of schemas/topics.json on the brokers"},
+    {"emit", cmd_emit, "sign JSON batch events and emit them to events.submitted"},
+    {"inspect", cmd_inspect, "decode a topic (or a file) to JSON lines on stdout"},
+};
+
+static void usage(FILE *fp) {
+    fprintf(fp, "usage: mintrace COMMAND [options] [args]   (mintrace COMMAND --help for more)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("mintrace %s\n", MT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mintrace: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
