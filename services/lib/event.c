@@ -122,7 +122,8 @@ mt_reason mt_event_check_shape(const Mintrace__V1__BatchEvent *ev, mt_verdict *v
     /* Which kinds consume and which create. */
     int need_inputs = kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXTRACT && kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECYCLE &&
                       kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION;
-    int no_outputs = kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_TRANSFER || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_LOSS ||
+    int no_outputs = kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_TRANSFER || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECEIVE ||
+                     kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_LOSS ||
                      kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXIT || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION;
     if (need_inputs && ev->n_inputs == 0) return mt_verdict_reject(v, MALFORMED, "inputs: this kind of event consumes batches");
     if (kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXTRACT && ev->n_inputs)

@@ -77,6 +77,8 @@ static void open_nested(const ProtobufCMessage *m, json_t *obj, const mt_registr
     for (size_t i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
         if (strcmp(nested[i].msg, d->name) != 0) continue;
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, nested[i].field);
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+            continue; /* another member of the oneof: the union holds something else */
         const ProtobufCBinaryData *bd = (const void *)((const char *)m + f->offset);
         if (!bd->len) continue;
         const char *type = nested[i].type;
@@ -100,6 +102,8 @@ static void open_nested(const ProtobufCMessage *m, json_t *obj, const mt_registr
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED) continue;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+            continue;
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)((const char *)m + f->offset);
         json_t *jsub = json_object_get(obj, f->name);
         if (sub && jsub) open_nested(sub, jsub, reg);

@@ -128,7 +128,11 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaqu
 {
     struct sync_dr *w = rkm->_private;
 
-    (void)opaque;
+    if (opaque != NULL) { /* a producer that tracks its own deliveries (mt_kafka_dr_hook) */
+        const mt_kafka_dr_hook *hook = opaque;
+        hook->fn(hook->arg, rkm);
+        return;
+    }
     if (w != NULL) {
         if (w->abandoned) {
             free(w);

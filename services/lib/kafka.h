@@ -20,6 +20,14 @@
 rd_kafka_conf_t *mt_kafka_conf_new(const char *brokers, const char *const *props,
                                    char *errstr, size_t errstr_size);
 
+/* A producer that tracks its own deliveries (the producer API) sets a hook as its conf's opaque
+ * (rd_kafka_conf_set_opaque) before mt_kafka_producer_new(): every delivery report then goes to
+ * fn, on the thread that polls. The hook must outlive the producer. */
+typedef struct mt_kafka_dr_hook {
+    void (*fn)(void *arg, const rd_kafka_message_t *rkm);
+    void *arg;
+} mt_kafka_dr_hook;
+
 /* Returns a producer: enable.idempotence=true, acks=all, partitioner=murmur2_random (Java's
  * default: every client puts a key in the same partition), linger.ms left at librdkafka's
  * default of 5 ms unless props set it. Takes ownership of conf, also on failure.

@@ -61,7 +61,16 @@ int mt_kafka_last_message(const char *brokers, const char *const *props, const c
     if (!rk) return -1;
     int64_t lo, hi;
     int rc = -1;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, topic, partition, &lo, &hi, timeout_ms);
+    rd_kafka_resp_err_t err;
+    /* A topic created a moment ago may have no leader yet: those errors pass, so wait them out. */
+    for (int waited = 0;; waited += 250) {
+        err = rd_kafka_query_watermark_offsets(rk, topic, partition, &lo, &hi, timeout_ms);
+        if (waited >= timeout_ms ||
+            (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION && err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+             err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR__TRANSPORT))
+            break;
+        usleep(250 * 1000);
+    }
     if (err) {
         snprintf(errstr, errstr_size, "%s [%d]: watermarks: %s", topic, (int)partition, rd_kafka_err2str(err));
         goto out;

@@ -22,11 +22,11 @@ struct mt_producer {
     int failed;           /* a delivery failed: the envelope stays in the WAL */
     char failure[256];
     size_t resent;
+    mt_kafka_dr_hook dr_hook; /* routes delivery reports to on_delivery() */
 };
 
 /* Delivery reports arrive in order: every event of a producer has one key, so one partition. */
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
-    (void)rk;
+static void on_delivery(void *opaque, const rd_kafka_message_t *rkm) {
     mt_producer *p = opaque;
     uint64_t seq = (uint64_t)(uintptr_t)rkm->_private;
     if (rkm->err) {
@@ -92,8 +92,8 @@ mt_producer *mt_producer_new(const mt_producer_conf *conf, char *errstr, size_t 
 
     rd_kafka_conf_t *kc = mt_kafka_conf_new(conf->brokers, conf->kafka_props, errstr, errstr_size);
     if (!kc) goto fail;
-    rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
-    rd_kafka_conf_set_opaque(kc, p);
+    p->dr_hook = (mt_kafka_dr_hook){on_delivery, p};
+    rd_kafka_conf_set_opaque(kc, &p->dr_hook);
     p->rk = mt_kafka_producer_new(kc, NULL, -1, errstr, errstr_size); /* takes kc */
     if (!p->rk) goto fail;
 

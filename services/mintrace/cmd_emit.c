@@ -11,6 +11,7 @@
 static const mt_option opts[] = {
     {"key", 'k', 1, "key.file", "the facility's secret key file (mode 0600)"},
     {"facility", 'f', 1, "facility.id", "the facility's registry id"},
+    {"state-dir", 's', 1, "state.dir", "where the write-ahead file of the key lives (default mintrace-state)"},
     {0},
 };
 

@@ -8,9 +8,10 @@
 #   kafka.sh stop DIR               stop every node of DIR (TERM, then KILL); idempotent
 #   kafka.sh status DIR             one line per node; exit 0 only if all are running
 #
-# start on a DIR that already holds a cluster restarts its stopped nodes (same ports, same data).
-# Environment: KAFKA_LIBS (default <repo>/build/kafka/libs), KAFKA_HEAP (default
-# "-Xmx512m -Xms256m"), KAFKA_START_TIMEOUT (seconds, default 90). Settings: docs/kafka.md.
+# start on a DIR that already holds a cluster restarts its stopped nodes with the same ports and
+# data (--nodes is then ignored). Environment: KAFKA_LIBS (default <repo>/build/kafka/libs),
+# KAFKA_HEAP (default "-Xmx512m -Xms256m"), KAFKA_OPTS (more JVM flags), KAFKA_START_TIMEOUT
+# (seconds, default 90). Settings, versions and timings: docs/kafka.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,7 +22,7 @@ KAFKA_HEAP=${KAFKA_HEAP:--Xmx512m -Xms256m}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
-usage() { sed -n '4,8s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '5,9s/^# //p' "$0" >&2; exit 2; }
 
 # ---- fetch ---------------------------------------------------------------------------------
 fetch() {
@@ -47,9 +48,12 @@ fetch() {
 # call it in a subshell or with &; the JVM then has the pid in $!.
 exec_java() {
     local node=$1; shift
+    # Kafka's own GC flags, plus C1 only (TieredStopAtLevel=1): 3 JVMs on 2 cores start in
+    # 10 s instead of 14 s, with no loss of throughput in tests (docs/kafka.md).
     # shellcheck disable=SC2086  # KAFKA_HEAP and KAFKA_OPTS are lists of JVM flags
     exec java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-        -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true ${KAFKA_OPTS:-} \
+        -XX:+ExplicitGCInvokesConcurrent -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+        ${KAFKA_OPTS:-} \
         -Dlog4j2.configurationFile="$node/../log4j2.properties" -cp "$KAFKA_LIBS/*" "$@"
 }
 
@@ -93,7 +97,7 @@ node_pid() {
 }
 
 write_config() {   # write_config DIR N: server.properties per node, log4j2 config, formatted data
-    local dir=$1 n=$2 k rf isr ports cid voters="" initial="" bootstrap=""
+    local dir=$1 n=$2 k rf isr cid voters="" initial="" bootstrap=""
     local -a port dirid
     ((n == 1 || n == 3)) || die "--nodes must be 1 or 3"
     rf=$n; isr=$((n == 1 ? 1 : 2))
@@ -156,7 +160,7 @@ EOF
             -c "$dir/node$k/server.properties" "${fmt[@]}" >"$dir/node$k/format.log" 2>&1 &
     done
     for ((k = 1; k <= n; k++)); do
-        wait -n || die "formatting failed: $(cat "$dir"/node*/format.log)"
+        wait -n || { tail -n 3 "$dir"/node*/format.log >&2; die "formatting $dir failed"; }
     done
     echo "$bootstrap" >"$dir/bootstrap"
 }
@@ -176,7 +180,7 @@ ready() {
 
 # ---- start / stop / status -----------------------------------------------------------------
 start() {
-    local dir="" n=1 node k pid bs deadline
+    local dir="" n=1 node bs deadline
     while (($#)); do
         case $1 in
             --nodes) n=${2:-}; shift 2 || usage ;;
@@ -223,7 +227,7 @@ stop() {
     local dir=$1 node pid left t
     [[ -d $dir ]] || return 0
     dir=$(cd "$dir" && pwd)
-    # TERM every node at once: stopping them one by one makes the last ones wait for a lost quorum.
+    # TERM every node at once. A 3-node stop takes ~6 s: the Raft leader waits up to 5 s to resign.
     for node in $(nodes_of "$dir"); do
         if pid=$(node_pid "$node"); then kill -TERM "$pid" 2>/dev/null || true; fi
     done

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the integration and end-to-end suites against a real Apache Kafka broker (KRaft) that it
+# starts itself from the Maven Central jars (tests/kafka/kafka.sh) and stops at the end.
+#   tests/run.sh integration e2e      (MT_BIN = the programs' folder, default build/bin)
+# Each test is a script tests/<suite>/test_*.sh that gets MINTRACE_BROKERS, MT_BIN, MT_ROOT and
+# its own scratch folder MT_TMP; it uses a topic prefix of its own, so tests do not interfere.
+# Prints one closing line "N passed, N failed".
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 2
+export MT_ROOT=$root MT_BIN=${MT_BIN:-$root/build/bin}
+MT_BIN=$(cd "$MT_BIN" && pwd)
+
+command -v java >/dev/null || { echo "tests/run.sh: java not found: the tests need a real Kafka broker (apt-get install default-jre-headless maven)" >&2; exit 2; }
+tests/kafka/kafka.sh fetch || exit 2
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mintrace-test.XXXXXX")
+cleanup() { tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1; [ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start=$(date +%s)
+MINTRACE_BROKERS=$(tests/kafka/kafka.sh start "$work/kafka") || exit 2
+export MINTRACE_BROKERS
+echo "kafka: broker at $MINTRACE_BROKERS ready in $(( $(date +%s) - start )) s"
+
+pass=0 fail=0
+for suite in "$@"; do
+    for t in tests/"$suite"/test_*.sh; do
+        [ -e "$t" ] || continue
+        name=$suite/$(basename "$t" .sh)
+        export MT_TMP="$work/$name"
+        mkdir -p "$MT_TMP"
+        t0=$(date +%s)
+        if bash "$t" >"$MT_TMP/out.log" 2>&1; then
+            pass=$((pass + 1)); echo "  ok    $name ($(( $(date +%s) - t0 )) s)"
+        else
+            fail=$((fail + 1)); echo "  FAIL  $name ($(( $(date +%s) - t0 )) s)"; sed 's/^/        /' "$MT_TMP/out.log" | tail -60
+        fi
+    done
+done
+echo "kafka suites ($*): $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
