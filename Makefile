@@ -3,7 +3,8 @@
 #   make                 library and programs into build/bin/
 #   make test            unit + integration + end-to-end (starts a real Kafka broker itself)
 #   make unit            unit tests only (no Kafka): the edit-compile loop
-#   make check           what CI runs: lint, test, then the sanitizer build's tests
+#   make check           what CI runs: installs what is missing, lint, test, then the
+#                        sanitizer build's tests
 #   make demo            the pipeline end to end (real broker if Java is there, else embedded)
 #   make bench           benchmarks (placeholder until the benchmark issue)
 #   make SANITIZE=address,undefined test     the same tests under ASan + UBSan (in build/san/)
@@ -67,7 +68,7 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
 ALL_OBJ   := $(GEN_OBJ) $(LIB_OBJ) $(foreach d,$(PROG_DIRS),$(patsubst %.c,$(O)/%.o,$(wildcard services/$(d)/*.c)))
 
-.PHONY: all test unit integration e2e check lint demo bench install clean FORCE
+.PHONY: all test unit integration e2e check deps lint demo bench install clean FORCE
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -125,11 +126,17 @@ test: $(UNIT_BIN) all
 lint:
 	@tests/lint.sh
 
-check: lint
+deps:
+	@deploy/install-deps.sh
+
+check: deps
+	@tests/lint.sh
 	$(MAKE) test
 	$(MAKE) SANITIZE=address,undefined test
 
-demo: all
+demo:
+	@deploy/install-deps.sh --runtime
+	@$(MAKE) --no-print-directory all
 	@MT_BIN=$(O)/bin deploy/demo.sh
 
 bench:

@@ -465,3 +465,7 @@ bad:
 void mt_sha256(const void *data, size_t len, unsigned char out[MT_HASH_LEN]) {
     crypto_hash_sha256(out, data, (unsigned long long)len);
 }
+
+void mt_base64_encode(const void *bin, size_t len, char *out, size_t out_size) {
+    sodium_bin2base64(out, out_size, bin, len, sodium_base64_VARIANT_ORIGINAL);
+}

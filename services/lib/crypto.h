@@ -103,6 +103,10 @@ int mt_verify(const unsigned char pk[MT_PK_LEN], const char *payload_type, const
  * 2 * len + 1 chars. Cannot fail. */
 void mt_hex_encode(const void *bin, size_t len, char *out);
 
+/* mt_base64_encode writes len bytes of bin as standard base64 with padding plus a NUL to out,
+ * which must hold 4 * ((len + 2) / 3) + 1 chars (the JSON form of protobuf bytes). */
+void mt_base64_encode(const void *bin, size_t len, char *out, size_t out_size);
+
 /* mt_hex_decode decodes hex into bin_len bytes at bin. Returns 0 when hex is exactly
  * 2 * bin_len hex digits (either case) and nothing else; otherwise -1, with bin zeroed. */
 int mt_hex_decode(const char *hex, void *bin, size_t bin_len);

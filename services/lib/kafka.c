@@ -786,10 +786,10 @@ int mt_stage_run(const mt_stage_conf *sc_in, const mt_stage_ops *ops, void *opaq
     st.errstr = errstr;
     st.errstr_size = errstr_size;
     st.offsets = rd_kafka_topic_partition_list_new(8);
-    st.last_activity_ms = now_ms();
 
     if (stage_start(&st) != 0)
         goto cleanup;
+    st.last_activity_ms = now_ms(); /* idle time counts from the subscription */
     mt_log_info("%s: running (group %s, transactional id %s)", sc.name, sc.group_id,
                 sc.transactional_id);
 
@@ -828,6 +828,8 @@ int mt_stage_run(const mt_stage_conf *sc_in, const mt_stage_ops *ops, void *opaq
             if (rkm->err == RD_KAFKA_RESP_ERR__FATAL) {
                 rd_kafka_fatal_error(st.consumer, fatal, sizeof(fatal));
                 stage_fail(&st, "consumer: fatal: %s", fatal);
+            } else if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                mt_log_debug("%s: consumer: %s", sc.name, rd_kafka_message_errstr(rkm));
             } else {
                 mt_log_warn("%s: consumer: %s", sc.name, rd_kafka_message_errstr(rkm));
             }
@@ -838,11 +840,16 @@ int mt_stage_run(const mt_stage_conf *sc_in, const mt_stage_ops *ops, void *opaq
     }
 
     /* Leaving: commit what was processed, or abort it when the stage failed. */
+    if (st.in_txn && !st.failed)
+        txn_commit(&st, 0);
+    else if (st.in_txn && !rd_kafka_fatal_error(st.producer, NULL, 0))
+        txn_abort(&st, 0, "stopping after an error");
     if (st.in_txn) {
-        if (st.failed)
-            txn_abort(&st, 0, "stopping after an error");
-        else
-            txn_commit(&st, 0);
+        /* Neither worked (the producer is fenced or broken): the coordinator aborts the
+         * transaction at transaction.timeout.ms; the stage's pending state goes now. */
+        txn_reset(&st);
+        if (ops->txn_aborted != NULL)
+            ops->txn_aborted(opaque);
     }
 
 cleanup:

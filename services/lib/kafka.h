@@ -60,6 +60,18 @@ int mt_kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, si
 int mt_kafka_last_message(const char *brokers, const char *const *props, const char *topic, int32_t partition,
                           int timeout_ms, void **val, size_t *len, int *found, char *errstr, size_t errstr_size);
 
+/* Called for each message read; nonzero stops the reading. */
+typedef int (*mt_kafka_read_fn)(void *arg, const rd_kafka_message_t *rkm);
+
+/* Reads every partition of topic from offset (RD_KAFKA_OFFSET_BEGINNING, _END, or a number),
+ * read_committed, outside any group (nothing is committed), calling fn for each message, until
+ * count messages (-1 = no limit), the end of every partition (stop_at_end), *run cleared (run
+ * may be NULL) or fn returns nonzero. Returns 0, or -1 with errstr (unknown topic, fatal
+ * error). For inspect-like tools and auditors. */
+int mt_kafka_read_topic(const char *brokers, const char *const *props, const char *topic, int64_t offset, long count,
+                        int stop_at_end, volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *errstr,
+                        size_t errstr_size);
+
 /* ---- The stage loop ---- */
 
 /* Messages a stage emits for one input. */
@@ -90,7 +102,8 @@ typedef struct mt_stage_ops {
     /* Transaction hooks for stateful stages (state follows commits): begin before the first
      * process() of a transaction, commit after commit_transaction succeeded, abort after an
      * abort (the loop then rewinds the consumer to the committed offsets and the same
-     * messages come again). Any may be NULL. */
+     * messages come again) and when the loop stops with a transaction it could not end.
+     * Any may be NULL. */
     void (*txn_begin)(void *opaque);
     void (*txn_committed)(void *opaque);
     void (*txn_aborted)(void *opaque);

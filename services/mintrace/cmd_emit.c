@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "crypto.h"
 #include "log.h"
 #include "mintrace.h"
 #include "service.h"
@@ -39,7 +40,11 @@ static int emit_all(mt_producer *p, const char *text, size_t len, const char *so
             mt_log_error("%s: event %d: %s", source, n, err);
             failed++;
         } else {
-            printf("{\"seq\":%llu,\"event_id\":\"%s\"}\n", (unsigned long long)e.seq, e.event_id_hex);
+            /* the id in both forms: hex for people, base64 for pasting into the next event's JSON */
+            char b64[64];
+            mt_base64_encode(e.event_id, sizeof(e.event_id), b64, sizeof(b64));
+            printf("{\"seq\":%llu,\"event_id\":\"%s\",\"event_id_base64\":\"%s\"}\n", (unsigned long long)e.seq,
+                   e.event_id_hex, b64);
         }
         free(one);
     }

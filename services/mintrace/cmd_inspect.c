@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "commands.h"
 #include "crypto.h"
@@ -57,6 +56,19 @@ static int print_message(const char *type, const rd_kafka_message_t *rkm, int de
     return v ? 0 : 1;
 }
 
+struct printer {
+    const char *type;
+    int deep;
+    const mt_registry *reg;
+    int bad;
+};
+
+static int print_one(void *arg, const rd_kafka_message_t *rkm) {
+    struct printer *pr = arg;
+    pr->bad += print_message(pr->type, rkm, pr->deep, pr->reg) != 0;
+    return 0;
+}
+
 static int inspect_file(const char *path, const char *type, int deep, const mt_registry *reg) {
     size_t len;
     char err[256], *buf = mt_read_file(path, &len);
@@ -83,8 +95,6 @@ int cmd_inspect(int argc, char **argv) {
                              "mintrace inspect [options] TOPIC   (a short name like ledger, or --file FILE -t TYPE)",
                              opts, 0, argc, argv);
     if (rc >= 0) return rc;
-    rd_kafka_t *rk = NULL;
-    rd_kafka_topic_partition_list_t *parts = NULL;
     rc = MT_EXIT_USAGE;
     int deep = !mt_config_get_bool(s.cfg, "inspect.shallow");
     const char *file = mt_config_get(s.cfg, "inspect.file"), *type = mt_config_get(s.cfg, "inspect.type");
@@ -135,63 +145,17 @@ int cmd_inspect(int argc, char **argv) {
         mt_log_error("%s", err);
         goto out;
     }
-    int stop_at_end = mt_config_get_bool(s.cfg, "inspect.exit");
 
+    struct printer pr = {type, deep, s.reg, 0};
     rc = MT_EXIT_FAIL;
-    rd_kafka_conf_t *conf = mt_kafka_conf_new(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg), err,
-                                              sizeof(err));
-    if (conf && stop_at_end) rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
-    char group[64];
-    snprintf(group, sizeof(group), "mintrace-inspect-%d", (int)getpid()); /* never commits */
-    if (!conf || !(rk = mt_kafka_consumer_new(conf, group, err, sizeof(err)))) {
+    if (mt_kafka_read_topic(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg), topic, offset, count,
+                            mt_config_get_bool(s.cfg, "inspect.exit"), &mt_run, print_one, &pr, err, sizeof(err))) {
         mt_log_error("%s", err);
         goto out;
     }
-    const struct rd_kafka_metadata *md;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t merr = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    rd_kafka_topic_destroy(rkt);
-    if (merr || md->topic_cnt != 1 || md->topics[0].err) {
-        mt_log_error("%s: %s", topic,
-                     rd_kafka_err2str(merr ? merr : md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-        if (!merr) rd_kafka_metadata_destroy(md);
-        goto out;
-    }
-    int nparts = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    parts = rd_kafka_topic_partition_list_new(nparts);
-    for (int p = 0; p < nparts; p++) rd_kafka_topic_partition_list_add(parts, topic, p)->offset = offset;
-    if ((merr = rd_kafka_assign(rk, parts))) {
-        mt_log_error("%s: cannot assign: %s", topic, rd_kafka_err2str(merr));
-        goto out;
-    }
-    int at_end = 0, bad = 0;
-    long seen = 0;
-    while (mt_run && (count < 0 || seen < count) && !(stop_at_end && at_end >= nparts)) {
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 500);
-        if (!rkm) continue;
-        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            at_end++;
-        } else if (rkm->err) {
-            mt_log_warn("%s [%d]: %s", topic, (int)rkm->partition, rd_kafka_message_errstr(rkm));
-            if (rkm->err == RD_KAFKA_RESP_ERR__FATAL || rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-                rd_kafka_message_destroy(rkm);
-                goto out;
-            }
-        } else {
-            bad += print_message(type, rkm, deep, s.reg) != 0;
-            seen++;
-        }
-        rd_kafka_message_destroy(rkm);
-    }
     fflush(stdout);
-    rc = bad ? MT_EXIT_FAIL : MT_EXIT_OK;
+    rc = pr.bad ? MT_EXIT_FAIL : MT_EXIT_OK;
 out:
-    if (parts) rd_kafka_topic_partition_list_destroy(parts);
-    if (rk) {
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-    }
     mt_service_release(&s);
     return rc;
 }

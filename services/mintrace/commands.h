@@ -7,5 +7,6 @@ int cmd_registry(int argc, char **argv);
 int cmd_topics(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_journal(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct {
     {"topics", cmd_topics, "create every topic of schemas/topics.json on the brokers"},
     {"emit", cmd_emit, "sign JSON batch events and emit them to events.submitted"},
     {"inspect", cmd_inspect, "decode a topic (or a file) to JSON lines on stdout"},
+    {"journal", cmd_journal, "the ledger for people: one line per entry, then a tally"},
 };
 
 static void usage(FILE *fp) {

@@ -169,13 +169,14 @@ EOF
 # commit, which creates __transaction_state and waits for its leaders; (3) a group's committed
 # offsets can be read, which creates __consumer_offsets (send_offsets_to_transaction needs it).
 ready() {
-    local bs=$1 n=$2 brokers
+    local bs=$1 n=$2 first=${1%%,*} brokers
+    (: <"/dev/tcp/${first%:*}/${first##*:}") 2>/dev/null || return 1   # cheap until it listens
     brokers=$(kcat -L -b "$bs" -m 1 -t __none 2>/dev/null | sed -n 's/^ *\([0-9]*\) brokers:$/\1/p')
     [[ $brokers == "$n" ]] || return 1
     kcat -P -b "$bs" -t __none -m 10 -X transactional.id=kafka.sh-ready </dev/null >/dev/null 2>&1 \
         || return 1
-    kcat -C -b "$bs" -t __transaction_state -p 0 -o stored -e -q -m 10 \
-        -X group.id=kafka.sh-ready >/dev/null 2>&1
+    kcat -C -b "$bs" -t __transaction_state -p 0 -o stored -e -q -m 10 -X group.id=kafka.sh-ready \
+        -X fetch.wait.max.ms=10 -X fetch.error.backoff.ms=10 >/dev/null 2>&1
 }
 
 # ---- start / stop / status -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-/* kafka_tail — read the last committed message of a partition (how a single writer recovers). */
+/* kafka_read — reading topics outside a consumer group: a whole topic, or its last message. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +90,67 @@ int mt_kafka_last_message(const char *brokers, const char *const *props, const c
         }
     }
 out:
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+int mt_kafka_read_topic(const char *brokers, const char *const *props, const char *topic, int64_t offset, long count,
+                        int stop_at_end, volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *errstr,
+                        size_t errstr_size) {
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    int rc = -1;
+    rd_kafka_conf_t *conf = mt_kafka_conf_new(brokers, props, errstr, errstr_size);
+    if (!conf) return -1;
+    if (stop_at_end) rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
+    char group[64];
+    snprintf(group, sizeof(group), "mintrace-read-%d", (int)getpid()); /* assign() only; never commits */
+    rd_kafka_t *rk = mt_kafka_consumer_new(conf, group, errstr, errstr_size);
+    if (!rk) return -1;
+
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    if (!err && (md->topic_cnt != 1 || md->topics[0].err))
+        err = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (err) {
+        snprintf(errstr, errstr_size, "%s: %s", topic, rd_kafka_err2str(err));
+        goto out;
+    }
+    int nparts = md->topics[0].partition_cnt;
+    parts = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++) rd_kafka_topic_partition_list_add(parts, topic, p)->offset = offset;
+    if ((err = rd_kafka_assign(rk, parts))) {
+        snprintf(errstr, errstr_size, "%s: assign: %s", topic, rd_kafka_err2str(err));
+        goto out;
+    }
+    int at_end = 0;
+    long seen = 0;
+    while ((!run || *run) && (count < 0 || seen < count) && !(stop_at_end && at_end >= nparts)) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 500);
+        if (!rkm) continue;
+        int stop = 0;
+        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            at_end++;
+        } else if (rkm->err) {
+            /* consumer errors are informational, unless the topic is gone or the client is dead */
+            if (rkm->err == RD_KAFKA_RESP_ERR__FATAL || rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+                snprintf(errstr, errstr_size, "%s [%d]: %s", topic, (int)rkm->partition, rd_kafka_message_errstr(rkm));
+                rd_kafka_message_destroy(rkm);
+                goto out;
+            }
+        } else {
+            seen++;
+            stop = fn(arg, rkm);
+        }
+        rd_kafka_message_destroy(rkm);
+        if (stop) break;
+    }
+    rc = 0;
+out:
+    if (md) rd_kafka_metadata_destroy(md);
+    if (parts) rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return rc;
