@@ -38,5 +38,5 @@ for suite in "$@"; do
         fi
     done
 done
-echo "kafka suites ($*): $pass passed, $fail failed"
+echo "kafka: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -63,7 +63,7 @@ static int push_record(mt_wal *w, uint64_t seq, const unsigned char *id, const v
 static void drop_acked(mt_wal *w) {
     size_t i = 0;
     while (i < w->n && w->recs[i].seq <= w->acked) free(w->recs[i++].envelope);
-    memmove(w->recs, w->recs + i, (w->n - i) * sizeof(*w->recs));
+    if (i) memmove(w->recs, w->recs + i, (w->n - i) * sizeof(*w->recs));
     w->n -= i;
 }
 

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Runs every cmocka unit test binary given; prints one closing line "N passed, N failed".
-# Tests run from the repository root (they read schemas/ and write only to temp dirs).
+# Runs every cmocka unit test binary given, from the repository root (tests read schemas/ and
+# write only to temp dirs). Closes with one line "unit: N passed, N failed" counting test cases.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-pass=0 fail=0 failed=()
+pass=0 fail=0 bad=0
 for t in "$@"; do
-    if out=$("$t" 2>&1); then
-        pass=$((pass + 1))
-        printf '  ok    %s (%s)\n' "$(basename "$t")" "$(grep -o '[0-9]* test(s) run' <<<"$out" | head -1)"
+    out=$("$t" 2>&1); rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
+    pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+    if [ "$rc" -eq 0 ] && [ -z "$f" ]; then
+        printf '  ok    %-14s %3d tests\n' "$(basename "$t")" "${p:-0}"
     else
-        fail=$((fail + 1)); failed+=("$t")
-        printf '  FAIL  %s\n%s\n' "$(basename "$t")" "$out"
+        bad=$((bad + 1)); [ -z "$f" ] && fail=$((fail + 1))   # a crash counts as a failure
+        printf '  FAIL  %s (exit %d)\n%s\n' "$(basename "$t")" "$rc" "$out"
     fi
 done
 echo "unit: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+[ "$bad" -eq 0 ]
