@@ -1,8 +1,7 @@
-/* kafka.c — librdkafka clients and the stage loop; every input of a stage is processed exactly
- * once: its outputs and its offsets commit in one transaction, or it is processed again. */
+/* kafka.c - librdkafka clients and the consume-process-produce stage loop (see kafka.h).
+ * Each input's outputs commit together with its offset in one transaction, or not at all. */
 #include "kafka.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

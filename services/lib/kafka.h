@@ -1,7 +1,6 @@
-/* kafka.h — the only module that wraps librdkafka clients: configuration, the idempotent and
- * transactional producer, the read_committed consumer, and the consume→transform→produce stage
- * loop, which processes every input exactly once: its outputs and its input offsets commit in
- * one Kafka transaction, or neither does and the same input comes again. */
+/* kafka.h - the one wrapper of librdkafka clients: configuration, producers, consumer, stage loop.
+ * A stage's outputs and input offsets commit in one transaction, or neither and the input comes
+ * again: every input is processed exactly once in what read_committed consumers see. */
 #ifndef MT_KAFKA_H
 #define MT_KAFKA_H
 
@@ -129,7 +128,7 @@ typedef struct mt_stage_conf {
                                       * demo; the mock's group join alone takes ~3 s) */
 } mt_stage_conf;
 
-/* Runs the consume→process→produce loop: one consumer and one transactional producer,
+/* Runs the consume-process-produce loop: one consumer and one transactional producer,
  * batches of up to max_batch inputs committed together with their input offsets
  * (send_offsets_to_transaction, KIP-447). Returns 0 when *run was cleared or the idle time
  * passed (the open transaction is committed first), -1 on a fatal error, a process() or
