@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(make gcc pkg-config librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
             libcmocka-dev libjansson-dev)
-test_pkgs=(kcat python3 default-jre-headless maven valgrind)
+test_pkgs=(kcat python3 default-jre-headless maven valgrind shellcheck)
 node_pkgs=(nodejs npm)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

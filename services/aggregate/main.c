@@ -10,7 +10,7 @@ static const mt_option options[] = {MT_STAGE_OPTIONS};
 
 int main(int argc, char **argv) {
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace-aggregate", "mintrace-aggregate [options]", options,
+    int rc = mt_service_init(&s, "mintrace-aggregate", "[options]", options,
                              MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
     if (rc >= 0) return rc;
     mt_stage_ctx ctx = {.reg = s.reg,

@@ -325,12 +325,15 @@ static int json_to_enum(const ProtobufCEnumDescriptor *ed, const json_t *j, int 
     }
     const char *s = json_string_value(j);
     const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(ed, s);
-    for (unsigned i = 0; !ev && i < ed->n_values; i++) {
-        /* "EXTRACT" for "EVENT_KIND_EXTRACT": the full name ends with "_" + s. */
-        const char *full = ed->values[i].name;
-        size_t fl = strlen(full), sl = strlen(s);
-        if (sl && fl > sl + 1 && full[fl - sl - 1] == '_' && strcasecmp(full + fl - sl, s) == 0)
-            ev = &ed->values[i];
+    /* "EXTRACT" for "EVENT_KIND_EXTRACT": exactly the name after the enum's prefix, which is
+     * the name of its zero value less "UNSPECIFIED" (buf's rule: "EVENT_KIND_UNSPECIFIED"). */
+    const ProtobufCEnumValue *zero = protobuf_c_enum_descriptor_get_value(ed, 0);
+    size_t plen = zero ? strlen(zero->name) : 0;
+    if (plen > 11 && strcmp(zero->name + plen - 11, "UNSPECIFIED") == 0) {
+        plen -= 11;
+        for (unsigned i = 0; !ev && i < ed->n_values; i++)
+            if (strncmp(ed->values[i].name, zero->name, plen) == 0 && strcmp(ed->values[i].name + plen, s) == 0)
+                ev = &ed->values[i];
     }
     if (!ev) {
         fail(errstr, errstr_size, p, "'%s' is not a value of %s", s, ed->name);

@@ -54,7 +54,7 @@ static int emit_all(mt_producer *p, const char *text, size_t len, const char *so
 int cmd_emit(int argc, char **argv) {
     mt_service s;
     int rc = mt_service_init(&s, "mintrace emit",
-                             "mintrace emit -k KEY -f FACILITY [FILE...]   (JSON events; none or - = stdin)", opts,
+                             "-k KEY -f FACILITY [FILE...]   (JSON events; none or - = stdin)", opts,
                              MT_NEED_BROKERS, argc, argv);
     if (rc >= 0) return rc;
     char topic[160], err[512] = "";

@@ -92,7 +92,7 @@ static int inspect_file(const char *path, const char *type, int deep, const mt_r
 int cmd_inspect(int argc, char **argv) {
     mt_service s;
     int rc = mt_service_init(&s, "mintrace inspect",
-                             "mintrace inspect [options] TOPIC   (a short name like ledger, or --file FILE -t TYPE)",
+                             "[options] TOPIC   (a short name like ledger, or --file FILE -t TYPE)",
                              opts, 0, argc, argv);
     if (rc >= 0) return rc;
     rc = MT_EXIT_USAGE;

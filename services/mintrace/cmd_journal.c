@@ -18,7 +18,7 @@ int cmd_journal(int argc, char **argv) {
         {0},
     };
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace journal", "mintrace journal [-F]   (reads the ledger topic)", opts,
+    int rc = mt_service_init(&s, "mintrace journal", "[-F]   (reads the ledger topic)", opts,
                              MT_NEED_BROKERS, argc, argv);
     if (rc >= 0) return rc;
     char topic[200], err[512];

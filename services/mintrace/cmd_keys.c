@@ -12,7 +12,7 @@
 int cmd_keygen(int argc, char **argv) {
     static const mt_option opts[] = {{0}};
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace keygen", "mintrace keygen FILE   (writes FILE, mode 0600, and FILE.pub; "
+    int rc = mt_service_init(&s, "mintrace keygen", "FILE   (writes FILE, mode 0600, and FILE.pub; "
                              "prints the key id and public key as JSON)", opts, 0, argc, argv);
     if (rc >= 0) return rc;
     rc = MT_EXIT_USAGE;
@@ -53,7 +53,7 @@ int cmd_registry(int argc, char **argv) {
     };
     mt_service s;
     int rc = mt_service_init(&s, "mintrace registry",
-                             "mintrace registry sign -k GOVERNANCE_KEY -o OUT REGISTRY.json\n"
+                             "sign -k GOVERNANCE_KEY -o OUT REGISTRY.json\n"
                              "       mintrace registry show -g GOVERNANCE_KEY.pub REGISTRY",
                              opts, 0, argc, argv);
     if (rc >= 0) return rc;

@@ -15,7 +15,7 @@ int cmd_topics(int argc, char **argv) {
         {0},
     };
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace topics", "mintrace topics create [options]", opts, MT_NEED_BROKERS, argc,
+    int rc = mt_service_init(&s, "mintrace topics", "create [options]", opts, MT_NEED_BROKERS, argc,
                              argv);
     if (rc >= 0) return rc;
     char err[512];

@@ -12,7 +12,7 @@ static const mt_option options[] = {
 
 int main(int argc, char **argv) {
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace-sign", "mintrace-sign -k NOTARY_KEY [options]", options,
+    int rc = mt_service_init(&s, "mintrace-sign", "-k NOTARY_KEY [options]", options,
                              MT_NEED_BROKERS | MT_NEED_REGISTRY | MT_NEED_KEY, argc, argv);
     if (rc >= 0) return rc;
     mt_stage_ctx ctx = {.reg = s.reg, .key = &s.key, .network_id = mt_config_get(s.cfg, "network.id")};

@@ -9,7 +9,7 @@ static const mt_option options[] = {MT_STAGE_OPTIONS};
 
 int main(int argc, char **argv) {
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace-validate", "mintrace-validate [options]", options,
+    int rc = mt_service_init(&s, "mintrace-validate", "[options]", options,
                              MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
     if (rc >= 0) return rc;
     mt_stage_ctx ctx = {.reg = s.reg, .network_id = mt_config_get(s.cfg, "network.id")};

@@ -1,6 +1,11 @@
 /* json_schema — writes the JSON Schemas (draft 2020-12) of mintrace's JSON forms.
  *
- *   json_schema DIR      writes DIR/<Message>.schema.json for every top-level message
+ *   json_schema DIR               writes DIR/<Message>.schema.json for every top-level message
+ *   json_schema --parse MSG FILE  reads FILE with the codec as MSG ("BatchEvent" or
+ *                                 "mintrace.v1.BatchEvent"); prints the codec's own JSON of it
+ *                                 and exits 0, or prints why it was refused and exits 1
+ *                                 (tests/schemas/validate.mjs checks the codec and the schemas
+ *                                 agree on every example)
  *
  * The schemas are derived from protobuf-c's message descriptors (the generated code of
  * proto/mintrace/v1/), so they describe exactly the fields the codec knows, and they
@@ -13,7 +18,6 @@
  * every file's root description (DESCRIPTION below), so a reader of the schema needs nothing
  * else. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +39,6 @@ static const ProtobufCMessageDescriptor *const TOP[] = {
 };
 
 #define ID_PREFIX "urn:mintrace:schema:"
-#define SAFE "9007199254740992" /* 2^53, MT_JSON_MAX_SAFE_INT */
 
 static const char DESCRIPTION[] =
     "GENERATED from proto/mintrace/v1/*.proto by tests/tools/json_schema.c: do not edit by hand "
@@ -48,7 +51,8 @@ static const char DESCRIPTION[] =
     "are the value's full name (as the codec writes it), its name without the enum's prefix, or "
     "its number. "
     "Where this schema is stricter than the codec's reader: null (read as the default) is refused, "
-    "so omit the field; names without the prefix must be upper case (the codec ignores case); "
+    "so omit the field; a name without the prefix must be spelled exactly (the codec ignores case "
+    "and also takes any shorter '_'-separated tail of a name); "
     "32-bit integers must be JSON numbers (the codec also reads decimal strings). "
     "What it cannot see: the codec refuses integers written with a fraction or an exponent (1.0, "
     "1e3), and a validator that parses numbers as doubles reads 2^53+1 as 2^53, which the codec "
@@ -302,50 +306,35 @@ static void add_message_body(json_t *s, const ProtobufCMessageDescriptor *d,
     set(s, "properties", props);
     set(s, "additionalProperties", json_false());
 
-    /* protobuf-c keeps no oneof names: the members of one oneof share a quantifier_offset. */
-    json_t *all = must(json_array());
+    /* At most one member of each oneof: "dependentSchemas": {"a": {"properties": {"b": false,
+     * "c": false}}, ...}, so a validator names the second member it finds. protobuf-c keeps no
+     * oneof names: the members of one oneof share a quantifier_offset. */
+    json_t *deps = must(json_object());
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) continue;
-        int first = 1;
-        for (unsigned k = 0; k < i; k++)
-            if ((d->fields[k].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-                d->fields[k].quantifier_offset == f->quantifier_offset)
-                first = 0;
-        if (!first) continue;
         char desc[1024];
         size_t len = (size_t)snprintf(desc, sizeof(desc), "oneof: at most one of");
-        json_t *pairs = must(json_array());
-        for (unsigned a = i; a < d->n_fields; a++) {
-            const ProtobufCFieldDescriptor *fa = &d->fields[a];
-            if (!(fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || fa->quantifier_offset != f->quantifier_offset)
+        json_t *others = must(json_object());
+        int n_members = 0;
+        for (unsigned k = 0; k < d->n_fields; k++) {
+            const ProtobufCFieldDescriptor *g = &d->fields[k];
+            if (!(g->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || g->quantifier_offset != f->quantifier_offset)
                 continue;
             len += (size_t)snprintf(desc + len, len < sizeof(desc) ? sizeof(desc) - len : 0, "%s %s",
-                                    a == i ? "" : ",", fa->name);
-            for (unsigned b = a + 1; b < d->n_fields; b++) {
-                const ProtobufCFieldDescriptor *fb = &d->fields[b];
-                if (!(fb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || fb->quantifier_offset != f->quantifier_offset)
-                    continue;
-                json_t *req = must(json_array());
-                push(req, json_string(fa->name));
-                push(req, json_string(fb->name));
-                json_t *r = must(json_object());
-                set(r, "required", req);
-                json_t *n = must(json_object());
-                set(n, "not", r);
-                push(pairs, n);
-            }
+                                    n_members++ ? "," : "", g->name);
+            if (k != i) set(others, g->name, json_false());
         }
         if (len >= sizeof(desc)) die("oneof description too long");
-        json_t *rule = must(json_object());
-        set(rule, "description", json_string(desc));
-        set(rule, "allOf", pairs);
-        push(all, rule);
+        json_t *dep = must(json_object());
+        set(dep, "description", json_string(desc));
+        set(dep, "properties", others);
+        set(deps, f->name, dep);
     }
-    if (json_array_size(all))
-        set(s, "allOf", all);
+    if (json_object_size(deps))
+        set(s, "dependentSchemas", deps);
     else
-        json_decref(all);
+        json_decref(deps);
 }
 
 static json_t *message_def(const ProtobufCMessageDescriptor *d, const ProtobufCMessageDescriptor *top) {
@@ -475,9 +464,62 @@ static json_t *schema_for(const ProtobufCMessageDescriptor *top) {
     return s;
 }
 
+/* --parse: 0 accepted (the codec's JSON on stdout), 1 refused (the reason on stderr), 2 usage
+ * or I/O error. */
+static int parse_file(const char *msg_name, const char *file) {
+    const ProtobufCMessageDescriptor *d = NULL;
+    for (size_t i = 0; !d && i < sizeof(TOP) / sizeof(TOP[0]); i++)
+        if (!strcmp(TOP[i]->name, msg_name) || !strcmp(TOP[i]->short_name, msg_name)) d = TOP[i];
+    if (!d) {
+        fprintf(stderr, "json_schema: %s: not a top-level mintrace message\n", msg_name);
+        return 2;
+    }
+    FILE *fp = fopen(file, "rb");
+    if (!fp) {
+        fprintf(stderr, "json_schema: %s: %s\n", file, strerror(errno));
+        return 2;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    do {
+        if (len + 4096 > cap) {
+            char *t = realloc(text, cap = cap * 2 + 4096);
+            if (!t) die("out of memory");
+            text = t;
+        }
+        n = fread(text + len, 1, cap - len, fp);
+        len += n;
+    } while (n > 0);
+    int rerr = ferror(fp);
+    fclose(fp);
+    if (rerr) {
+        fprintf(stderr, "json_schema: %s: read error\n", file);
+        free(text);
+        return 2;
+    }
+    char err[512];
+    ProtobufCMessage *m = mt_json_text_to_message(d, text, len, err, sizeof(err));
+    free(text);
+    if (!m) {
+        fprintf(stderr, "%s: %s\n", file, err);
+        return 1;
+    }
+    char *out = mt_message_to_json_text(m, err, sizeof(err));
+    protobuf_c_message_free_unpacked(m, NULL);
+    if (!out) {
+        fprintf(stderr, "%s: writing it back: %s\n", file, err);
+        return 1;
+    }
+    puts(out);
+    free(out);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "--parse")) return parse_file(argv[2], argv[3]);
     if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: json_schema DIR   (writes DIR/<Message>.schema.json)\n");
+        fprintf(stderr, "usage: json_schema DIR              (writes DIR/<Message>.schema.json)\n"
+                        "       json_schema --parse MSG FILE (reads FILE with the codec)\n");
         return 2;
     }
     for (size_t i = 0; i < sizeof(TOP) / sizeof(TOP[0]); i++) {

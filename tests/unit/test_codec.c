@@ -143,6 +143,10 @@ static void test_enum_names(void **state) {
     assert_null(parse_event("{\"kind\":\"SMELT\"}", err, sizeof(err)));
     assert_non_null(strstr(err, "kind"));
     assert_null(parse_event("{\"kind\":99}", err, sizeof(err)));
+    /* only the exact name after the prefix: no tails, no other case */
+    assert_null(parse_event("{\"kind\":\"extract\"}", err, sizeof(err)));
+    assert_null(parse_event("{\"outputs\":[{\"recycled_class\":\"CONSUMER\"}]}", err, sizeof(err)));
+    assert_null(parse_event("{\"kind\":\"KIND_EXTRACT\"}", err, sizeof(err)));
 }
 
 /* Two members of one oneof are refused. */
