@@ -3,6 +3,7 @@
 #   make                 library and programs into build/bin/
 #   make test            unit + integration + end-to-end (starts a real Kafka broker itself)
 #   make unit            unit tests only (no Kafka): the edit-compile loop
+#   make valgrind        unit tests under valgrind (memory errors, definite leaks)
 #   make check           what CI runs: installs what is missing, lint, test, then the
 #                        sanitizer build's tests
 #   make demo            the pipeline end to end (real broker if Java is there, else embedded)
@@ -19,6 +20,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PKGS    := rdkafka libprotobuf-c libsodium jansson
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+NPROC   := $(shell nproc 2>/dev/null || echo 2)
 
 ifeq ($(SANITIZE),)
 O ?= build
@@ -68,7 +70,7 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
 ALL_OBJ   := $(GEN_OBJ) $(LIB_OBJ) $(foreach d,$(PROG_DIRS),$(patsubst %.c,$(O)/%.o,$(wildcard services/$(d)/*.c)))
 
-.PHONY: all test unit integration e2e check deps lint demo bench install clean FORCE
+.PHONY: all test unit valgrind integration e2e check deps lint demo bench install clean FORCE
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -116,6 +118,9 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIB)
 unit: $(UNIT_BIN)
 	@tests/unit/run.sh $(UNIT_BIN)
 
+valgrind: $(UNIT_BIN)
+	@VALGRIND=1 tests/unit/run.sh $(UNIT_BIN)
+
 integration e2e: all
 	@MT_BIN=$(O)/bin tests/run.sh $@
 
@@ -131,8 +136,9 @@ deps:
 
 check: deps
 	@tests/lint.sh
-	$(MAKE) test
-	$(MAKE) SANITIZE=address,undefined test
+	$(MAKE) -j$(NPROC) test
+	$(MAKE) -j$(NPROC) valgrind
+	$(MAKE) -j$(NPROC) SANITIZE=address,undefined test
 
 demo:
 	@deploy/install-deps.sh --runtime

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every cmocka unit test binary given, from the repository root (tests read schemas/ and
 # write only to temp dirs). Closes with one line "unit: N passed, N failed" counting test cases.
+# VALGRIND=1 runs each under valgrind: any memory error or definite leak fails the binary.
 set -u
+run=()
+[ -n "${VALGRIND:-}" ] && run=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
 cd "$(dirname "$0")/../.." || exit 2
 pass=0 fail=0 bad=0
 for t in "$@"; do
-    out=$("$t" 2>&1); rc=$?
+    out=$("${run[@]}" "$t" 2>&1); rc=$?
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
     pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
@@ -16,5 +19,5 @@ for t in "$@"; do
         printf '  FAIL  %s (exit %d)\n%s\n' "$(basename "$t")" "$rc" "$out"
     fi
 done
-echo "unit: $pass passed, $fail failed"
+echo "unit${VALGRIND:+ (valgrind)}: $pass passed, $fail failed"
 [ "$bad" -eq 0 ]
