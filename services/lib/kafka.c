@@ -152,11 +152,38 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaqu
                     rd_kafka_topic_name(rkm->rkt), rkm->partition, rd_kafka_err2str(rkm->err));
 }
 
+/* Gets the producer id and epoch for transactional_id: an older producer with the same id is
+ * fenced from now on and its open transaction aborted. With timeout_ms < 0 and a run flag it
+ * waits in 5 s slices, saying so, for as long as the brokers are unreachable and *run is set:
+ * a service waits for its cluster, yet SIGTERM still stops it within seconds. */
+static int init_txn(rd_kafka_t *rk, const char *transactional_id, int timeout_ms,
+                    volatile sig_atomic_t *run, char *errstr, size_t errstr_size)
+{
+    int sliced = timeout_ms < 0 && run != NULL;
+
+    for (int attempt = 1;; attempt++) {
+        rd_kafka_error_t *error = rd_kafka_init_transactions(rk, sliced ? 5000 : timeout_ms);
+        if (error == NULL)
+            return 0;
+        if (sliced && *run && rd_kafka_error_is_retriable(error)) {
+            mt_log_warn("kafka producer %s: waiting for the transaction coordinator (try %d): %s",
+                        transactional_id, attempt, rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+            continue;
+        }
+        set_err(errstr, errstr_size, "kafka producer %s: init_transactions: %s%s: %s",
+                transactional_id, rd_kafka_error_name(error),
+                rd_kafka_error_is_retriable(error) ? " (retriable)" : "",
+                rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return -1;
+    }
+}
+
 rd_kafka_t *mt_kafka_producer_new(rd_kafka_conf_t *conf, const char *transactional_id,
                                   int timeout_ms, char *errstr, size_t errstr_size)
 {
     rd_kafka_t *rk;
-    rd_kafka_error_t *error;
     char why[512];
 
     if (conf == NULL) {
@@ -184,16 +211,7 @@ rd_kafka_t *mt_kafka_producer_new(rd_kafka_conf_t *conf, const char *transaction
     }
     if (transactional_id == NULL)
         return rk;
-
-    /* Gets the producer id and epoch for transactional_id: an older producer with the same id
-     * is fenced from now on and its open transaction is aborted. */
-    error = rd_kafka_init_transactions(rk, timeout_ms);
-    if (error != NULL) {
-        set_err(errstr, errstr_size, "kafka producer %s: init_transactions: %s%s: %s",
-                transactional_id, rd_kafka_error_name(error),
-                rd_kafka_error_is_retriable(error) ? " (retriable)" : "",
-                rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
+    if (init_txn(rk, transactional_id, timeout_ms, NULL, errstr, errstr_size) != 0) {
         rd_kafka_destroy(rk);
         return NULL;
     }
@@ -721,9 +739,15 @@ static int stage_start(struct stage *st)
     conf = mt_kafka_conf_new(sc->brokers, sc->props, why, sizeof(why));
     if (conf == NULL)
         goto fail;
-    /* Takes conf. -1: wait up to transaction.timeout.ms for an older instance's abort. */
-    st->producer = mt_kafka_producer_new(conf, sc->transactional_id, -1, why, sizeof(why));
-    if (st->producer == NULL)
+    /* Takes conf. Idempotent only here; the transactional id is set on conf so that
+     * init_txn() can wait for the coordinator while still heeding *run. */
+    if (conf_set(conf, "transactional.id", sc->transactional_id, why, sizeof(why)) != 0) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    st->producer = mt_kafka_producer_new(conf, NULL, -1, why, sizeof(why));
+    if (st->producer == NULL ||
+        init_txn(st->producer, sc->transactional_id, -1, sc->run, why, sizeof(why)) != 0)
         goto fail;
 
     conf = mt_kafka_conf_new(sc->brokers, sc->props, why, sizeof(why));

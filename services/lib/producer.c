@@ -20,6 +20,7 @@ struct mt_producer {
     uint64_t delivered;   /* highest seq Kafka confirmed in this run */
     uint64_t emitted;     /* highest seq handed to Kafka */
     int failed;           /* a delivery failed: the envelope stays in the WAL */
+    int flush_timed_out;  /* the last flush gave up: do not wait again when closing */
     char failure[256];
     size_t resent;
     mt_kafka_dr_hook dr_hook; /* routes delivery reports to on_delivery() */
@@ -63,7 +64,7 @@ void mt_producer_destroy(mt_producer *p) {
     if (!p) return;
     if (p->rk) {
         char err[256];
-        if (mt_producer_flush(p, 10000, err, sizeof(err))) mt_log_warn("%s", err);
+        if (!p->flush_timed_out && mt_producer_flush(p, 10000, err, sizeof(err))) mt_log_warn("%s", err);
         rd_kafka_destroy(p->rk);
     }
     mt_wal_close(p->wal);
@@ -196,6 +197,7 @@ int mt_producer_flush(mt_producer *p, int timeout_ms, char *errstr, size_t errst
         return -1;
     }
     if (p->delivered < p->emitted) {
+        p->flush_timed_out = 1;
         snprintf(errstr, errstr_size, "%llu event(s) not confirmed by Kafka within %d ms (kept; resent at the next start)",
                  (unsigned long long)(p->emitted - p->delivered), timeout_ms);
         return -1;
