@@ -1,8 +1,11 @@
 /* mintrace-aggregate — the single writer of the journal: events.attested + rejected -> ledger.
  * All instances share one transactional id: the one that gets the attested partition fences
- * the others (init_transactions), reads the ledger's tail and goes on from there; entries
- * and input offsets commit in one Kafka transaction, so indexes stay gap-free and unique. */
+ * the others (init_transactions), rebuilds the ledger from the journal and goes on from there;
+ * entries and input offsets commit in one Kafka transaction, so every input is decided once
+ * and indexes stay gap-free. The rules are in services/lib/ledger.c. */
+#include "ledger.h"
 #include "log.h"
+#include "map.h"
 #include "service.h"
 #include "stages.h"
 
@@ -10,20 +13,26 @@ static const mt_option options[] = {MT_STAGE_OPTIONS};
 
 int main(int argc, char **argv) {
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace-aggregate", "[options]", options,
-                             MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
+    int rc = mt_service_init(&s, "mintrace-aggregate", "[options]", options, MT_NEED_BROKERS | MT_NEED_REGISTRY, argc,
+                             argv);
     if (rc >= 0) return rc;
+    const char *group = mt_config_get(s.cfg, "group.id");
     mt_stage_ctx ctx = {.reg = s.reg,
                         .network_id = mt_config_get(s.cfg, "network.id"),
                         .brokers = mt_config_get(s.cfg, "brokers"),
-                        .props = mt_config_kafka_props(s.cfg)};
+                        .props = mt_config_kafka_props(s.cfg),
+                        .group_id = group ? group : "mintrace-aggregate"};
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));
     const char *inputs[] = {"events.attested", "rejected", NULL};
-    mt_stage_ops ops = {mt_aggregate_process, mt_stage_txn_begin, mt_stage_txn_committed, mt_stage_txn_aborted,
-                        mt_aggregate_assigned};
+    mt_stage_ops ops = {mt_aggregate_process,      mt_aggregate_txn_begin, mt_aggregate_txn_committed,
+                        mt_aggregate_txn_aborted,  mt_aggregate_assigned,  mt_aggregate_offset_floor};
     rc = mt_service_run_stage(&s, "aggregate", inputs, 1, &ops, &ctx);
-    mt_log_info("stopped: journal at %llu entries; this run journaled %llu events and %llu rejections",
-                (unsigned long long)ctx.next_index, (unsigned long long)ctx.passed, (unsigned long long)ctx.rejected);
+    mt_log_info("stopped: journal at %llu entries; this run: %llu accepted, %llu rejected, %llu duplicates, %zu parked",
+                (unsigned long long)(ctx.ledger ? mt_ledger_next_index(ctx.ledger) : 0), (unsigned long long)ctx.passed,
+                (unsigned long long)ctx.rejected, (unsigned long long)ctx.duplicates,
+                ctx.ledger ? mt_ledger_parked(ctx.ledger) : 0);
+    mt_ledger_free(ctx.ledger);
+    mt_map_free(ctx.skip, NULL);
     mt_service_release(&s);
     return rc;
 }

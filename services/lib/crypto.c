@@ -469,3 +469,18 @@ void mt_sha256(const void *data, size_t len, unsigned char out[MT_HASH_LEN]) {
 void mt_base64_encode(const void *bin, size_t len, char *out, size_t out_size) {
     sodium_bin2base64(out, out_size, bin, len, sodium_base64_VARIANT_ORIGINAL);
 }
+
+uint64_t mt_shorthash(const void *data, size_t len) {
+    static unsigned char key[crypto_shorthash_KEYBYTES];
+    static int have_key;
+    unsigned char out[crypto_shorthash_BYTES];
+    uint64_t h = 0;
+    if (!have_key) { /* one writer at start-up; the ledger runs on one thread */
+        mt_crypto_init();
+        randombytes_buf(key, sizeof(key));
+        have_key = 1;
+    }
+    crypto_shorthash(out, data, (unsigned long long)len, key);
+    for (int i = 0; i < 8; i++) h = h << 8 | out[i];
+    return h;
+}

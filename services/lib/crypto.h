@@ -3,6 +3,7 @@
 #define MT_CRYPTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define MT_HASH_LEN   32 /* BLAKE2b-256 digest bytes */
 #define MT_SIG_LEN    64 /* Ed25519 signature bytes */
@@ -47,6 +48,10 @@ void mt_hash(const void *data, size_t len, unsigned char out[MT_HASH_LEN]);
 /* mt_sha256 writes SHA-256 of data to out: the hash of the journal's Merkle tree (RFC 9162),
  * so standard tooling can check proofs. Cannot fail. */
 void mt_sha256(const void *data, size_t len, unsigned char out[MT_HASH_LEN]);
+
+/* mt_shorthash returns SipHash-2-4 of data under a key drawn at random once per process: for
+ * hash tables keyed by untrusted ids (batch ids), so nobody can aim collisions at them. */
+uint64_t mt_shorthash(const void *data, size_t len);
 
 /* mt_key_id writes the lowercase hex of the first 16 bytes of BLAKE2b-256(pk), NUL-terminated,
  * to out. Cannot fail. */

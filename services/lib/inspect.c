@@ -35,17 +35,22 @@ static const struct {
     {"mintrace.v1.LedgerEntry", "registry_change", "mintrace.v1.Envelope"},
 };
 
-static void open_nested(const ProtobufCMessage *m, json_t *obj, const mt_registry *reg);
+/* Serialized messages nested deeper than this are not opened: real ones nest 2 deep (LedgerEntry >
+ * attestation > payload); crafted bytes could nest one level per ~25 bytes, and each level
+ * copies the rest. */
+#define MAX_NESTING 8
+
+static void open_nested(const ProtobufCMessage *m, json_t *obj, const mt_registry *reg, int depth);
 
 static json_t *decode_msg(const ProtobufCMessageDescriptor *d, const void *bytes, size_t len, int deep,
-                          const mt_registry *reg, char *errstr, size_t errstr_size) {
+                          const mt_registry *reg, int depth, char *errstr, size_t errstr_size) {
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, bytes);
     if (!m) {
         snprintf(errstr, errstr_size, "%zu bytes that are not a %s", len, d->name);
         return NULL;
     }
     json_t *j = mt_json_from_message(m, errstr, errstr_size);
-    if (j && deep) open_nested(m, j, reg);
+    if (j && deep) open_nested(m, j, reg, depth);
     protobuf_c_message_free_unpacked(m, NULL);
     return j;
 }
@@ -70,7 +75,7 @@ static json_t *verify_envelope(const Mintrace__V1__Envelope *env, const mt_regis
     return arr;
 }
 
-static void open_nested(const ProtobufCMessage *m, json_t *obj, const mt_registry *reg) {
+static void open_nested(const ProtobufCMessage *m, json_t *obj, const mt_registry *reg, int depth) {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     if (reg && d == &mintrace__v1__envelope__descriptor)
         json_object_set_new(obj, "signatures_verified", verify_envelope((const Mintrace__V1__Envelope *)m, reg));
@@ -94,8 +99,12 @@ static void open_nested(const ProtobufCMessage *m, json_t *obj, const mt_registr
         const ProtobufCMessageDescriptor *nd = mt_descriptor_by_name(type);
         if (!nd) continue;
         char err[128], key[64];
-        json_t *sub = decode_msg(nd, bd->data, bd->len, 1, reg, err, sizeof(err));
         snprintf(key, sizeof(key), "%s_decoded", nested[i].field);
+        if (depth >= MAX_NESTING) {
+            json_object_set_new(obj, key, json_string("nested too deep: not opened"));
+            continue;
+        }
+        json_t *sub = decode_msg(nd, bd->data, bd->len, 1, reg, depth + 1, err, sizeof(err));
         json_object_set_new(obj, key, sub ? sub : json_string(err));
     }
     /* go down into set sub-messages too (LedgerEntry.event is an AttestedEvent) */
@@ -106,7 +115,7 @@ static void open_nested(const ProtobufCMessage *m, json_t *obj, const mt_registr
             continue;
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)((const char *)m + f->offset);
         json_t *jsub = json_object_get(obj, f->name);
-        if (sub && jsub) open_nested(sub, jsub, reg);
+        if (sub && jsub) open_nested(sub, jsub, reg, depth);
     }
 }
 
@@ -117,5 +126,5 @@ json_t *mt_inspect_decode(const char *type, const void *bytes, size_t len, int d
         snprintf(errstr, errstr_size, "unknown message type '%s'", type);
         return NULL;
     }
-    return decode_msg(d, bytes, len, deep, reg, errstr, errstr_size);
+    return decode_msg(d, bytes, len, deep, reg, 0, errstr, errstr_size);
 }

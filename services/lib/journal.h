@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "ledger.h"
 #include "notary.h"
 
 /*
@@ -14,11 +15,13 @@
  * type 1, an accepted event: subject = event id, statement = BLAKE2b-256 of the attestation
  *   envelope bytes;
  * type 2, a rejection: subject = BLAKE2b-256 of the original bytes, statement = BLAKE2b-256 of
- *   the serialized Rejection as journaled.
+ *   the serialized Rejection as journaled;
+ * type 4, a duplicate: subject = event id, statement = BLAKE2b-256 of the resubmitted
+ *   AttestedEvent bytes.
  * leaf hash = SHA-256(0x00 | leaf); interior node = SHA-256(0x01 | left | right) (RFC 9162).
  */
 #define MT_LEAF_LEN 74
-enum { MT_LEAF_EVENT = 1, MT_LEAF_REJECTION = 2, MT_LEAF_REGISTRY = 3 };
+enum { MT_LEAF_EVENT = 1, MT_LEAF_REJECTION = 2, MT_LEAF_REGISTRY = 3, MT_LEAF_DUPLICATE = 4 };
 
 void mt_leaf_hash(uint64_t index, int type, const unsigned char subject[MT_HASH_LEN],
                   const unsigned char statement[MT_HASH_LEN], unsigned char out[MT_HASH_LEN]);
@@ -29,6 +32,13 @@ uint8_t *mt_journal_event_entry(uint64_t index, const mt_attested *a, size_t *ou
 /* A LedgerEntry journaling the serialized Rejection rej (len bytes) at index; NULL if rej is
  * not a decodable Rejection or on out of memory. */
 uint8_t *mt_journal_rejection_entry(uint64_t index, const void *rej, size_t len, size_t *outlen);
+
+/* The LedgerEntry for any decision of the ledger, with its source and leaf hash; new buffer
+ * (free()) in *out. A rejection the ledger decided becomes a Rejection by the aggregator
+ * stage, decided at now_ms. leaf receives the leaf hash. Returns 0, or -1 when out of memory
+ * or when the bytes of an accepted event do not decode (a bug upstream). */
+int mt_journal_entry(const mt_decision *d, int64_t now_ms, uint8_t **out, size_t *outlen,
+                     unsigned char leaf[MT_HASH_LEN]);
 
 /* The ledger topic's key for an index: 8 bytes, big-endian. */
 void mt_journal_key(uint64_t index, unsigned char key[8]);

@@ -23,7 +23,8 @@ static void describe_event(FILE *fp, uint64_t index, const Mintrace__V1__Atteste
         char hex[2 * MT_HASH_LEN + 1], mass[32];
         mt_hash(env->payload.data, env->payload.len, id);
         mt_hex_encode(id, 6, hex);
-        const char *kind = mt_enum_name(&mintrace__v1__event_kind__descriptor, ev->kind) + strlen("EVENT_KIND_");
+        const char *kind = mt_enum_name(&mintrace__v1__event_kind__descriptor, ev->kind);
+        if (!strncmp(kind, "EVENT_KIND_", 11)) kind += 11; /* an unknown kind is "?" */
         fprintf(fp, "%8" PRIu64 "  accepted  %-18s %-11s seq %-4" PRIu64 " %s…", index, ev->facility_id, kind, ev->seq,
                 hex);
         for (size_t i = 0; i < ev->n_inputs; i++) {
@@ -73,7 +74,12 @@ int mt_journal_describe(FILE *fp, const void *bytes, size_t len, mt_journal_tall
         describe_event(fp, e->index, e->event, t);
     else if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_REJECTION)
         describe_rejection(fp, e->index, &e->rejection, t);
-    else
+    else if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_DUPLICATE) {
+        char hex[2 * MT_HASH_LEN + 1] = "?";
+        if (e->duplicate->event_id.len == MT_HASH_LEN) mt_hex_encode(e->duplicate->event_id.data, 6, hex);
+        fprintf(fp, "%8" PRIu64 "  duplicate %s… was decided at %" PRIu64 "\n", e->index, hex, e->duplicate->first_index);
+        t->duplicates++;
+    } else
         fprintf(fp, "%8" PRIu64 "  registry change\n", e->index);
     mintrace__v1__ledger_entry__free_unpacked(e, NULL);
     return 0;
@@ -89,6 +95,7 @@ void mt_journal_tally_print(FILE *fp, const mt_journal_tally *t) {
         sep = ", ";
     }
     if (*sep == ',') fputc(')', fp);
+    if (t->duplicates) fprintf(fp, ", %" PRIu64 " duplicate%s", t->duplicates, t->duplicates == 1 ? "" : "s");
     if (t->gaps) fprintf(fp, "; %" PRIu64 " index gap(s)!", t->gaps);
     if (t->undecodable) fprintf(fp, "; %" PRIu64 " undecodable entr%s!", t->undecodable, t->undecodable == 1 ? "y" : "ies");
     fputc('\n', fp);

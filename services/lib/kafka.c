@@ -554,6 +554,14 @@ static int txn_commit(struct stage *st, int rewind)
     int tries = 0;
 
     mt_log_debug("%s: committing %d input(s)", st->sc->name, st->txn_msgs);
+    /* A stage holding inputs back (the aggregator's parking buffer) must have them read again
+     * after a crash: never commit past the lowest one it holds. */
+    for (int i = 0; st->ops->offset_floor && i < st->offsets->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &st->offsets->elems[i];
+        int64_t floor = st->ops->offset_floor(st->opaque, p->topic, p->partition);
+        if (floor >= 0 && floor < p->offset)
+            p->offset = floor;
+    }
     if (st->offsets->cnt > 0) {
         /* The group metadata lets the broker fence a zombie of an older generation
          * (KIP-447), so one producer serves every partition this instance is assigned. */

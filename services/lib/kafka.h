@@ -111,6 +111,10 @@ typedef struct mt_stage_ops {
      * May be NULL. */
     int (*assigned)(void *opaque, rd_kafka_t *producer,
                     const rd_kafka_topic_partition_list_t *parts);
+    /* The lowest offset of topic/partition the stage still holds unfinished (-1: none); the
+     * loop never commits an input offset above it, so a crash makes it come again. May be
+     * NULL. */
+    int64_t (*offset_floor)(void *opaque, const char *topic, int32_t partition);
 } mt_stage_ops;
 
 typedef struct mt_stage_conf {

@@ -12,14 +12,18 @@ typedef struct mt_stage_ctx {
     const mt_registry *reg;
     const char *network_id;
     const mt_keypair *key;   /* sign: the notary key */
-    const char *brokers;     /* aggregate: to read the ledger's tail when assigned */
+    const char *brokers;     /* aggregate: to replay the journal when assigned */
     const char *const *props;
+    const char *group_id;    /* aggregate: its consumer group, for the committed offsets */
+    const struct mt_ledger_conf *ledger_conf; /* aggregate: NULL = defaults */
     char t_submitted[160], t_validated[160], t_attested[160], t_rejected[160], t_ledger[160];
-    /* aggregate: the journal's next index and what the open transaction adds to it
-     * (state follows commits: pending is applied on commit, dropped on abort) */
-    uint64_t next_index, pending;
-    /* counters since start, of committed work (for the final log line) */
-    uint64_t passed, rejected, pending_passed, pending_rejected;
+    /* aggregate: the ledger (its state follows commits), and the input messages a restart
+     * reads again although they were journaled before the crash (skipped once each) */
+    struct mt_ledger *ledger;
+    struct mt_map *skip;
+    int failed;
+    /* counters of committed work (for the final log line) */
+    uint64_t passed, rejected, duplicates, pending_passed, pending_rejected, pending_duplicates;
 } mt_stage_ctx;
 
 /* Fills the topic names from the prefix ("mintrace."). */
@@ -34,9 +38,17 @@ mt_stage_result mt_sign_process(void *ctx, const rd_kafka_message_t *rkm, mt_out
 /* aggregate: events.attested and rejected -> ledger, one entry each, gap-free indexes. */
 mt_stage_result mt_aggregate_process(void *ctx, const rd_kafka_message_t *rkm, mt_outbox *ob);
 
-/* aggregate: on assignment (after init_transactions fenced any older writer), reads the last
- * committed ledger entry and continues from its index + 1. */
+/* aggregate: on assignment (after init_transactions fenced any older writer), rebuilds the
+ * ledger by replaying the journal and notes which inputs at or above the group's committed
+ * offsets were journaled already (a crash between the two must not journal them twice). */
 int mt_aggregate_assigned(void *ctx, rd_kafka_t *producer, const rd_kafka_topic_partition_list_t *parts);
+
+/* aggregate: transaction hooks (the ledger's state follows commits) and the offset floor (the
+ * parking buffer's oldest input). */
+void mt_aggregate_txn_begin(void *ctx);
+void mt_aggregate_txn_committed(void *ctx);
+void mt_aggregate_txn_aborted(void *ctx);
+int64_t mt_aggregate_offset_floor(void *ctx, const char *topic, int32_t partition);
 
 /* Transaction hooks shared by the stages: counters (and the journal index) follow commits. */
 void mt_stage_txn_begin(void *ctx);

@@ -150,6 +150,10 @@ mt_wal *mt_wal_open(const char *dir, const char *key_id, char *errstr, size_t er
         }
     }
     FILE *fp = fopen(w->acked_path, "r");
+    if (!fp && errno != ENOENT) { /* taking it for absent would restart the chain at seq 1 */
+        snprintf(errstr, errstr_size, "%s: %s", w->acked_path, strerror(errno));
+        goto fail;
+    }
     if (fp) {
         unsigned long long a = 0;
         char hex[2 * MT_HASH_LEN + 2] = "";
@@ -180,7 +184,7 @@ uint64_t mt_wal_head(const mt_wal *w, unsigned char event_id[MT_HASH_LEN]) {
 
 int mt_wal_append(mt_wal *w, uint64_t seq, const unsigned char event_id[MT_HASH_LEN], const void *envelope,
                   size_t len, char *errstr, size_t errstr_size) {
-    if (w->head_seq && seq != w->head_seq + 1) {
+    if (seq != w->head_seq + 1) { /* also when empty: a chain starts at 1 */
         snprintf(errstr, errstr_size, "%s: seq %llu does not follow the head", w->path, (unsigned long long)seq);
         return -1;
     }

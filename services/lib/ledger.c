@@ -1,0 +1,886 @@
+/* ledger — the rules of the journal: one order, chains, custody, balances; state follows commits. */
+#include "ledger.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map.h"
+
+#define R(name) MINTRACE__V1__REASON_CODE__REASON_CODE_##name
+#define K(name) MINTRACE__V1__EVENT_KIND__EVENT_KIND_##name
+#define MAX_EL 24 /* elements per batch */
+
+/* Mass-weighted shares multiply two 64-bit masses: the 128-bit product is exact where a double
+ * would round (DESIGN: no floating point in accounting). GCC and clang both have it on 64-bit
+ * targets; this is the one place it is named. */
+typedef unsigned __int128 u128;
+#define ID_MAX 128
+
+/* ---- state: every value is one malloc'd block starting with its size, so the undo log can
+ * clone and free any of them the same way ---- */
+
+typedef struct element {
+    char sym[4];
+    uint64_t mg; /* at creation */
+} element;
+
+typedef struct batch {
+    size_t size;
+    char id[ID_MAX], material[64], holder[ID_MAX], transit_to[ID_MAX];
+    uint64_t mass_mg, created_mass_mg;
+    int64_t created_time_ms;
+    unsigned char created_by[MT_HASH_LEN];
+    int touched; /* consumed, moved or received since it was created */
+    int voided;
+    int n_el;
+    element el[MAX_EL];
+} batch;
+
+typedef struct take {
+    char batch[ID_MAX];
+    uint64_t mass_mg;
+} take;
+
+typedef struct evrec { /* every decided event, by event id */
+    size_t size;
+    uint64_t index;
+    int accepted, voided, received, kind;
+    char facility[ID_MAX], key_id[MT_KEY_ID_LEN + 1], dest[ID_MAX];
+    uint64_t seq;
+    int64_t time_ms;
+    int n_in, n_out;
+    take t[]; /* n_in inputs taken, then n_out outputs created */
+} evrec;
+
+typedef struct chain {
+    size_t size;
+    uint64_t head_seq;
+    unsigned char head_id[MT_HASH_LEN];
+} chain;
+
+typedef struct parked {
+    size_t size;
+    uint64_t arrival, since_index;
+    char topic[160];
+    int32_t partition;
+    int64_t offset;
+    char waits[200];
+    int gap; /* waiting for an earlier seq (else for a transfer) */
+    size_t len;
+    uint8_t bytes[];
+} parked;
+
+typedef struct undo {
+    mt_map *map;
+    void *key;
+    size_t klen;
+    void *old; /* NULL: the key was absent */
+} undo;
+
+struct mt_ledger {
+    mt_ledger_conf conf;
+    mt_map *batches, *events, *chains, *parked;
+    uint64_t next_index, arrivals;
+    undo *log;
+    size_t n_log, cap_log;
+    uint64_t txn_next_index, txn_arrivals;
+    int oom;
+};
+
+static void *clone(const void *v) {
+    size_t size = *(const size_t *)v;
+    void *c = malloc(size);
+    if (c) memcpy(c, v, size);
+    return c;
+}
+
+/* Records that key held old (NULL: was absent) before this transaction changed it. */
+static int log_undo(mt_ledger *l, mt_map *map, const void *key, size_t klen, void *old) {
+    if (l->n_log == l->cap_log) {
+        size_t cap = l->cap_log ? l->cap_log * 2 : 64;
+        undo *nl = realloc(l->log, cap * sizeof(*nl));
+        if (!nl) return -1;
+        l->log = nl;
+        l->cap_log = cap;
+    }
+    void *k = malloc(klen);
+    if (!k) return -1;
+    memcpy(k, key, klen);
+    l->log[l->n_log++] = (undo){map, k, klen, old};
+    return 0;
+}
+
+/* Sets key to value (taking it) and remembers what was there, for mt_ledger_abort(). */
+static void put(mt_ledger *l, mt_map *map, const void *key, size_t klen, void *value) {
+    if (log_undo(l, map, key, klen, mt_map_get(map, key, klen))) {
+        l->oom = 1;
+        free(value);
+        return;
+    }
+    if (mt_map_put(map, key, klen, value) == value) { /* the map could not grow */
+        free(l->log[--l->n_log].key);
+        l->oom = 1;
+        free(value);
+    }
+}
+
+/* A writable copy of the value under key (the old one stays in the undo log), or NULL. */
+static void *writable(mt_ledger *l, mt_map *map, const void *key, size_t klen) {
+    void *cur = mt_map_get(map, key, klen);
+    if (!cur) return NULL;
+    void *c = clone(cur);
+    if (!c) {
+        l->oom = 1;
+        return NULL;
+    }
+    put(l, map, key, klen, c);
+    return l->oom ? NULL : c;
+}
+
+/* Removes key, remembering its value for mt_ledger_abort(). */
+static void remove_undoable(mt_ledger *l, mt_map *map, const void *key, size_t klen) {
+    void *cur = mt_map_get(map, key, klen);
+    if (!cur) return;
+    if (log_undo(l, map, key, klen, cur)) {
+        l->oom = 1;
+        return;
+    }
+    mt_map_remove(map, key, klen);
+}
+
+void mt_ledger_begin(mt_ledger *l) {
+    mt_ledger_commit(l);
+}
+
+void mt_ledger_commit(mt_ledger *l) {
+    for (size_t i = 0; i < l->n_log; i++) {
+        free(l->log[i].old);
+        free(l->log[i].key);
+    }
+    l->n_log = 0;
+    l->txn_next_index = l->next_index;
+    l->txn_arrivals = l->arrivals;
+    l->oom = 0;
+}
+
+void mt_ledger_abort(mt_ledger *l) {
+    while (l->n_log) {
+        undo *u = &l->log[--l->n_log];
+        void *cur = u->old ? mt_map_put(u->map, u->key, u->klen, u->old) : mt_map_remove(u->map, u->key, u->klen);
+        free(cur);
+        free(u->key);
+    }
+    l->next_index = l->txn_next_index;
+    l->arrivals = l->txn_arrivals;
+    l->oom = 0;
+}
+
+mt_ledger *mt_ledger_new(const mt_ledger_conf *conf) {
+    mt_ledger *l = calloc(1, sizeof(*l));
+    if (!l) return NULL;
+    l->conf = conf ? *conf : (mt_ledger_conf){0};
+    if (!l->conf.tolerance_ppm) l->conf.tolerance_ppm = 5000;
+    if (!l->conf.max_skew_ms) l->conf.max_skew_ms = 5 * 60 * 1000;
+    if (!l->conf.park_max) l->conf.park_max = 10000;
+    if (!l->conf.park_max_age) l->conf.park_max_age = 100000;
+    l->batches = mt_map_new();
+    l->events = mt_map_new();
+    l->chains = mt_map_new();
+    l->parked = mt_map_new();
+    if (!l->batches || !l->events || !l->chains || !l->parked) {
+        mt_ledger_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void mt_ledger_free(mt_ledger *l) {
+    if (!l) return;
+    mt_ledger_commit(l);
+    free(l->log);
+    mt_map_free(l->batches, free);
+    mt_map_free(l->events, free);
+    mt_map_free(l->chains, free);
+    mt_map_free(l->parked, free);
+    free(l);
+}
+
+uint64_t mt_ledger_next_index(const mt_ledger *l) {
+    return l->next_index;
+}
+
+static batch *get_batch(const mt_ledger *l, const char *id) {
+    return mt_map_get(l->batches, id, strlen(id));
+}
+
+static evrec *get_event(const mt_ledger *l, const unsigned char id[MT_HASH_LEN]) {
+    return mt_map_get(l->events, id, MT_HASH_LEN);
+}
+
+/* Element el of batch b in `mass` milligrams of it: proportional, rounded down, exact. */
+static uint64_t element_in(const batch *b, const char *sym, uint64_t mass) {
+    for (int i = 0; i < b->n_el; i++)
+        if (strcmp(b->el[i].sym, sym) == 0)
+            return b->created_mass_mg ? (uint64_t)((u128)b->el[i].mg * mass / b->created_mass_mg) : 0;
+    return 0;
+}
+
+/* Oxygen, hydrogen, carbon and nitrogen come and go with oxides, hydrides and carbonates. */
+static int tracked(const char *sym) {
+    return strcmp(sym, "O") && strcmp(sym, "H") && strcmp(sym, "C") && strcmp(sym, "N");
+}
+
+static uint64_t sum_el(Mintrace__V1__ElementMass **el, size_t n, const char *sym) {
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(el[i]->element, sym) == 0) s += el[i]->mass_mg;
+    return s;
+}
+
+/* ---- deciding ---- */
+
+typedef enum { DECIDE_ACCEPT, DECIDE_REJECT, DECIDE_PARK } outcome;
+
+typedef struct judged {
+    outcome out;
+    mt_verdict v;
+    char waits[200];
+    int gap;
+} judged;
+
+static outcome reject(judged *j, mt_reason code, const char *fmt, ...) {
+    va_list ap;
+    j->out = DECIDE_REJECT;
+    j->v.code = code;
+    va_start(ap, fmt);
+    vsnprintf(j->v.detail, sizeof(j->v.detail), fmt, ap);
+    va_end(ap);
+    return DECIDE_REJECT;
+}
+
+static outcome park(judged *j, int gap, const char *fmt, ...) {
+    va_list ap;
+    j->out = DECIDE_PARK;
+    j->gap = gap;
+    va_start(ap, fmt);
+    vsnprintf(j->waits, sizeof(j->waits), fmt, ap);
+    va_end(ap);
+    return DECIDE_PARK;
+}
+
+/* The element conservation rule of a transforming event: for every tracked element an output
+ * declares, outputs <= inputs + tolerance, where inputs are the tracked inputs' shares and
+ * whatever entered legitimately (untracked inputs, untracked recycling feedstock). */
+static outcome check_elements(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, judged *j) {
+    for (size_t o = 0; o < ev->n_outputs; o++)
+        for (size_t e = 0; e < ev->outputs[o]->n_elements; e++) {
+            const char *sym = ev->outputs[o]->elements[e]->element;
+            if (!tracked(sym)) continue;
+            int seen = 0; /* each element once */
+            for (size_t p = 0; p < o && !seen; p++) seen = sum_el(ev->outputs[p]->elements, ev->outputs[p]->n_elements, sym) > 0;
+            for (size_t q = 0; q < e && !seen; q++) seen = strcmp(ev->outputs[o]->elements[q]->element, sym) == 0;
+            if (seen) continue;
+            uint64_t out = 0, in = 0;
+            for (size_t p = 0; p < ev->n_outputs; p++) out += sum_el(ev->outputs[p]->elements, ev->outputs[p]->n_elements, sym);
+            for (size_t i = 0; i < ev->n_inputs; i++)
+                in += element_in(get_batch(l, ev->inputs[i]->batch_id), sym, ev->inputs[i]->mass_mg);
+            for (size_t u = 0; u < ev->n_untracked_inputs; u++)
+                in += sum_el(ev->untracked_inputs[u]->elements, ev->untracked_inputs[u]->n_elements, sym);
+            if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE)
+                in += sum_el(ev->recycle->untracked_feedstock, ev->recycle->n_untracked_feedstock, sym);
+            uint64_t allowed = in + (uint64_t)((u128)in * l->conf.tolerance_ppm / 1000000);
+            if (out > allowed)
+                return reject(j, R(ELEMENT_NOT_CONSERVED),
+                              "%s: outputs hold %" PRIu64 " mg, inputs %" PRIu64 " mg (+%u ppm tolerance)", sym, out, in,
+                              l->conf.tolerance_ppm);
+        }
+    return DECIDE_ACCEPT;
+}
+
+/* Judges an opened, attested event against the registry and the state; changes nothing. */
+static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attested *a, judged *j) {
+    const Mintrace__V1__BatchEvent *ev = a->ev;
+    const Mintrace__V1__Envelope *env = a->env;
+    const char *fac = ev->facility_id;
+    int kind = ev->kind;
+
+    /* who: the registry the notary judged with (one registry for now), at the notary's time */
+    const mt_registry_key *key = mt_registry_find_key(reg, env->signatures[0]->key_id);
+    if (!key) return reject(j, R(UNKNOWN_KEY), "key %.40s is not in the registry", env->signatures[0]->key_id);
+    if (strcmp(key->facility->facility_id, fac) != 0)
+        return reject(j, R(KEY_FACILITY_MISMATCH), "key %s belongs to %s", key->key_id, key->facility->facility_id);
+    int krc = mt_registry_key_valid_at(key, a->att->notary_time_ms, j->v.detail, sizeof(j->v.detail));
+    if (krc) return reject(j, (mt_reason)krc, "%s", j->v.detail);
+    if (!mt_role_allows(key->facility->role, ev->kind))
+        return reject(j, R(ROLE_NOT_ALLOWED), "%s is a %s and may not emit %s", fac,
+                      mt_enum_name(&mintrace__v1__facility_role__descriptor, key->facility->role),
+                      mt_enum_name(&mintrace__v1__event_kind__descriptor, kind));
+    if (ev->time_ms > a->att->notary_time_ms + l->conf.max_skew_ms)
+        return reject(j, R(TIME_IN_FUTURE), "event time %" PRId64 " is past notary time %" PRId64 " + %" PRId64 " ms",
+                      ev->time_ms, a->att->notary_time_ms, l->conf.max_skew_ms);
+
+    /* the chain of this signing key */
+    const chain *c = mt_map_get(l->chains, key->key_id, strlen(key->key_id));
+    uint64_t head = c ? c->head_seq : 0;
+    if (ev->prev.len == MT_HASH_LEN) {
+        const evrec *p = get_event(l, ev->prev.data);
+        if (p && !p->accepted)
+            return reject(j, R(CHAIN_BROKEN_BEFORE), "follows seq %" PRIu64 " of key %s, which was rejected", p->seq,
+                          key->key_id);
+    }
+    if (ev->seq <= head)
+        return reject(j, R(CHAIN_EQUIVOCATION), "seq %" PRIu64 " of key %s is taken by another event", ev->seq,
+                      key->key_id);
+    if (ev->seq > head + 1)
+        return park(j, 1, "seq %" PRIu64 " of key %s waits for seq %" PRIu64, ev->seq, key->key_id, head + 1);
+    if (ev->seq > 1 && (!c || memcmp(ev->prev.data, c->head_id, MT_HASH_LEN) != 0))
+        return reject(j, R(CHAIN_FORK), "prev of seq %" PRIu64 " is not the id of seq %" PRIu64 " of key %s", ev->seq,
+                      head, key->key_id);
+
+    /* what it consumes or moves */
+    if (kind == K(RECEIVE)) {
+        const evrec *t = get_event(l, ev->receive->transfer_event_id.data);
+        if (!t) return park(j, 0, "RECEIVE waits for its TRANSFER");
+        if (!t->accepted || t->kind != K(TRANSFER) || t->voided)
+            return reject(j, R(UNKNOWN_INPUT), "the event received is not an accepted, standing TRANSFER");
+        if (strcmp(t->dest, fac) != 0) return reject(j, R(NOT_CUSTODIAN), "the transfer goes to %s", t->dest);
+        if (t->received) return reject(j, R(OVERDRAWN), "that transfer was received already");
+        if ((size_t)t->n_in != ev->n_inputs)
+            return reject(j, R(MALFORMED_EVENT), "a RECEIVE names every batch of its transfer (%d)", t->n_in);
+        for (size_t i = 0; i < ev->n_inputs; i++) {
+            const take *tk = NULL;
+            for (int k = 0; k < t->n_in; k++)
+                if (strcmp(t->t[k].batch, ev->inputs[i]->batch_id) == 0) tk = &t->t[k];
+            if (!tk) return reject(j, R(UNKNOWN_INPUT), "batch %s is not in that transfer", ev->inputs[i]->batch_id);
+            if (ev->inputs[i]->mass_mg > tk->mass_mg)
+                return reject(j, R(OVERDRAWN), "received %" PRIu64 " mg of %s, %" PRIu64 " mg were sent",
+                              ev->inputs[i]->mass_mg, tk->batch, tk->mass_mg);
+            if (ev->time_ms < t->time_ms) return reject(j, R(TIME_BEFORE_INPUTS), "received before it was sent");
+        }
+    } else {
+        for (size_t i = 0; i < ev->n_inputs; i++) {
+            const char *id = ev->inputs[i]->batch_id;
+            const batch *b = get_batch(l, id);
+            if (!b || b->voided) return reject(j, R(UNKNOWN_INPUT), "batch %s does not exist", id);
+            if (b->transit_to[0])
+                return reject(j, R(IN_TRANSIT), "batch %s is in transit to %s", id, b->transit_to);
+            if (strcmp(b->holder, fac) != 0) return reject(j, R(NOT_CUSTODIAN), "batch %s is held by %s", id, b->holder);
+            if (ev->inputs[i]->mass_mg > b->mass_mg)
+                return reject(j, R(OVERDRAWN), "%" PRIu64 " mg taken from %s, which has %" PRIu64 " mg",
+                              ev->inputs[i]->mass_mg, id, b->mass_mg);
+            if (kind == K(TRANSFER) && ev->inputs[i]->mass_mg != b->mass_mg)
+                return reject(j, R(MALFORMED_EVENT), "a TRANSFER moves whole batches (SPLIT first): %s has %" PRIu64 " mg",
+                              id, b->mass_mg);
+            if (ev->time_ms < b->created_time_ms)
+                return reject(j, R(TIME_BEFORE_INPUTS), "batch %s was made at %" PRId64 ", after this event", id,
+                              b->created_time_ms);
+        }
+    }
+    if (kind == K(RECYCLE) && ev->recycle->feedstock == MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED &&
+        ev->n_inputs == 0)
+        return reject(j, R(MALFORMED_EVENT), "RECYCLE of tracked scrap names its input batches");
+    if (kind == K(RECYCLE) && ev->recycle->feedstock != MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED &&
+        ev->recycle->untracked_feedstock_mass_mg == 0)
+        return reject(j, R(MALFORMED_EVENT), "RECYCLE of untracked feedstock states its mass");
+
+    /* what it creates */
+    for (size_t o = 0; o < ev->n_outputs; o++)
+        if (get_batch(l, ev->outputs[o]->batch_id))
+            return reject(j, R(DUPLICATE_BATCH_ID), "batch id %s was used before", ev->outputs[o]->batch_id);
+    if (kind == K(PROCESS) || kind == K(MANUFACTURE) || kind == K(RECYCLE) || kind == K(SPLIT) || kind == K(MERGE)) {
+        if (check_elements(l, ev, j) == DECIDE_REJECT) return DECIDE_REJECT;
+    }
+    if (kind == K(SPLIT) || kind == K(MERGE)) {
+        uint64_t in = 0, out = 0;
+        for (size_t i = 0; i < ev->n_inputs; i++) in += ev->inputs[i]->mass_mg;
+        for (size_t o = 0; o < ev->n_outputs; o++) out += ev->outputs[o]->mass_mg;
+        if (out > in + (uint64_t)((u128)in * l->conf.tolerance_ppm / 1000000))
+            return reject(j, R(ELEMENT_NOT_CONSERVED), "repacking makes %" PRIu64 " mg of %" PRIu64 " mg", out, in);
+    }
+
+    /* what it voids */
+    if (kind == K(CORRECTION)) {
+        const evrec *x = get_event(l, ev->correction->corrected_event_id.data);
+        if (!x || !x->accepted) return reject(j, R(INVALID_CORRECTION), "the corrected event was never accepted");
+        if (strcmp(x->facility, fac) != 0)
+            return reject(j, R(INVALID_CORRECTION), "the corrected event is %s's, not %s's", x->facility, fac);
+        if (x->voided) return reject(j, R(INVALID_CORRECTION), "that event was voided already");
+        if (x->kind == K(RECEIVE) || x->kind == K(CORRECTION))
+            return reject(j, R(INVALID_CORRECTION), "a %s cannot be voided",
+                          mt_enum_name(&mintrace__v1__event_kind__descriptor, x->kind));
+        if (x->received) return reject(j, R(INVALID_CORRECTION), "that transfer was received already");
+        for (int k = x->n_in; k < x->n_in + x->n_out; k++) {
+            const batch *b = get_batch(l, x->t[k].batch);
+            if (!b || b->touched || b->mass_mg != b->created_mass_mg)
+                return reject(j, R(INVALID_CORRECTION), "output %s was used already", x->t[k].batch);
+        }
+    }
+    j->out = DECIDE_ACCEPT;
+    return DECIDE_ACCEPT;
+}
+
+/* Applies an accepted event's effects. */
+static void apply(mt_ledger *l, const mt_attested *a, uint64_t index) {
+    const Mintrace__V1__BatchEvent *ev = a->ev;
+    const char *fac = ev->facility_id, *key_id = a->env->signatures[0]->key_id;
+    int kind = ev->kind;
+    const evrec *t = kind == K(RECEIVE) ? get_event(l, ev->receive->transfer_event_id.data) : NULL;
+
+    for (size_t i = 0; i < ev->n_inputs; i++) {
+        const char *id = ev->inputs[i]->batch_id;
+        batch *b = writable(l, l->batches, id, strlen(id));
+        if (!b) return;
+        b->touched = 1;
+        if (kind == K(TRANSFER)) {
+            snprintf(b->transit_to, sizeof(b->transit_to), "%s", ev->transfer->destination_facility_id);
+        } else if (kind == K(RECEIVE)) {
+            snprintf(b->holder, sizeof(b->holder), "%s", fac);
+            b->transit_to[0] = '\0';
+            b->mass_mg = ev->inputs[i]->mass_mg; /* the difference was lost in transit */
+        } else {
+            b->mass_mg -= ev->inputs[i]->mass_mg;
+        }
+    }
+    if (t) {
+        evrec *tw = writable(l, l->events, ev->receive->transfer_event_id.data, MT_HASH_LEN);
+        if (tw) tw->received = 1;
+    }
+    for (size_t o = 0; o < ev->n_outputs; o++) {
+        const Mintrace__V1__BatchOutput *out = ev->outputs[o];
+        batch *b = calloc(1, sizeof(*b));
+        if (!b) {
+            l->oom = 1;
+            return;
+        }
+        b->size = sizeof(*b);
+        snprintf(b->id, sizeof(b->id), "%s", out->batch_id);
+        snprintf(b->material, sizeof(b->material), "%s", out->material);
+        snprintf(b->holder, sizeof(b->holder), "%s", fac);
+        b->mass_mg = b->created_mass_mg = out->mass_mg;
+        b->created_time_ms = ev->time_ms;
+        memcpy(b->created_by, a->event_id, MT_HASH_LEN);
+        for (size_t e = 0; e < out->n_elements && b->n_el < MAX_EL; e++) {
+            snprintf(b->el[b->n_el].sym, sizeof(b->el[0].sym), "%s", out->elements[e]->element);
+            b->el[b->n_el++].mg = out->elements[e]->mass_mg;
+        }
+        put(l, l->batches, b->id, strlen(b->id), b);
+    }
+    if (kind == K(CORRECTION)) {
+        const unsigned char *xid = ev->correction->corrected_event_id.data;
+        evrec *x = writable(l, l->events, xid, MT_HASH_LEN);
+        if (!x) return;
+        x->voided = 1;
+        for (int k = 0; k < x->n_in; k++) { /* what it took goes back */
+            batch *b = writable(l, l->batches, x->t[k].batch, strlen(x->t[k].batch));
+            if (!b) return;
+            if (x->kind == K(TRANSFER))
+                b->transit_to[0] = '\0';
+            else
+                b->mass_mg += x->t[k].mass_mg;
+        }
+        for (int k = x->n_in; k < x->n_in + x->n_out; k++) { /* what it made is void; its ids stay used */
+            batch *b = writable(l, l->batches, x->t[k].batch, strlen(x->t[k].batch));
+            if (!b) return;
+            b->voided = 1;
+            b->mass_mg = 0;
+        }
+    }
+
+    chain *c = calloc(1, sizeof(*c));
+    if (!c) {
+        l->oom = 1;
+        return;
+    }
+    c->size = sizeof(*c);
+    c->head_seq = ev->seq;
+    memcpy(c->head_id, a->event_id, MT_HASH_LEN);
+    put(l, l->chains, key_id, strlen(key_id), c);
+
+    size_t n = ev->n_inputs + ev->n_outputs;
+    evrec *r = calloc(1, sizeof(*r) + n * sizeof(take));
+    if (!r) {
+        l->oom = 1;
+        return;
+    }
+    r->size = sizeof(*r) + n * sizeof(take);
+    r->index = index;
+    r->accepted = 1;
+    r->kind = kind;
+    r->seq = ev->seq;
+    r->time_ms = ev->time_ms;
+    snprintf(r->facility, sizeof(r->facility), "%s", fac);
+    snprintf(r->key_id, sizeof(r->key_id), "%s", key_id);
+    if (kind == K(TRANSFER)) snprintf(r->dest, sizeof(r->dest), "%s", ev->transfer->destination_facility_id);
+    r->n_in = (int)ev->n_inputs;
+    r->n_out = (int)ev->n_outputs;
+    for (size_t i = 0; i < ev->n_inputs; i++) {
+        snprintf(r->t[i].batch, ID_MAX, "%s", ev->inputs[i]->batch_id);
+        r->t[i].mass_mg = ev->inputs[i]->mass_mg;
+    }
+    for (size_t o = 0; o < ev->n_outputs; o++) {
+        snprintf(r->t[ev->n_inputs + o].batch, ID_MAX, "%s", ev->outputs[o]->batch_id);
+        r->t[ev->n_inputs + o].mass_mg = ev->outputs[o]->mass_mg;
+    }
+    put(l, l->events, a->event_id, MT_HASH_LEN, r);
+}
+
+/* Remembers a rejected event (by id, with its key and seq when they can be read), so an exact
+ * resubmission is a duplicate and its successors are CHAIN_BROKEN_BEFORE. */
+static void record_rejected(mt_ledger *l, const unsigned char id[MT_HASH_LEN], const char *key_id, uint64_t seq,
+                            uint64_t index) {
+    if (get_event(l, id)) return;
+    evrec *r = calloc(1, sizeof(*r));
+    if (!r) {
+        l->oom = 1;
+        return;
+    }
+    r->size = sizeof(*r);
+    r->index = index;
+    r->seq = seq;
+    snprintf(r->key_id, sizeof(r->key_id), "%s", key_id ? key_id : "");
+    put(l, l->events, id, MT_HASH_LEN, r);
+}
+
+static void emit(mt_ledger *l, mt_decision *d, mt_decision_fn fn, void *arg) {
+    d->index = l->next_index++;
+    fn(arg, d);
+}
+
+/* Decides one opened event: a decision through fn, or parked (returns 1). */
+static int decide(mt_ledger *l, const mt_registry *reg, const mt_attested *a, mt_decision *d, judged *j,
+                  mt_decision_fn fn, void *arg) {
+    const evrec *dup = get_event(l, a->event_id);
+    memcpy(d->verdict.event_id, a->event_id, MT_HASH_LEN);
+    d->verdict.has_event_id = 1;
+    snprintf(d->verdict.facility_id, sizeof(d->verdict.facility_id), "%s", a->ev->facility_id);
+    if (dup) {
+        d->kind = MT_DECIDED_DUPLICATE;
+        d->first_index = dup->index;
+        emit(l, d, fn, arg);
+        return 0;
+    }
+    memset(j, 0, sizeof(*j));
+    if (judge(l, reg, a, j) == DECIDE_PARK) return 1;
+    if (j->out == DECIDE_ACCEPT) {
+        d->kind = MT_DECIDED_ACCEPTED;
+        apply(l, a, l->next_index);
+        emit(l, d, fn, arg);
+        return 0;
+    }
+    d->kind = MT_DECIDED_REJECTED;
+    d->verdict.code = j->v.code;
+    memcpy(d->verdict.detail, j->v.detail, sizeof(d->verdict.detail));
+    record_rejected(l, a->event_id, a->env->signatures[0]->key_id, a->ev->seq, l->next_index);
+    emit(l, d, fn, arg);
+    return 0;
+}
+
+static int park_event(mt_ledger *l, const judged *j, const uint8_t *bytes, size_t len, const char *topic,
+                      int32_t partition, int64_t offset) {
+    parked *p = calloc(1, sizeof(*p) + len);
+    if (!p) return -1;
+    p->size = sizeof(*p) + len;
+    p->arrival = l->arrivals++;
+    p->since_index = l->next_index;
+    snprintf(p->topic, sizeof(p->topic), "%s", topic ? topic : "");
+    p->partition = partition;
+    p->offset = offset;
+    snprintf(p->waits, sizeof(p->waits), "%s", j->waits);
+    p->gap = j->gap;
+    p->len = len;
+    memcpy(p->bytes, bytes, len);
+    put(l, l->parked, &p->arrival, sizeof(p->arrival), p);
+    return l->oom ? -1 : 0;
+}
+
+/* The parked events, oldest first. */
+typedef struct parked_list {
+    parked **v;
+    size_t n;
+} parked_list;
+
+static void collect(void *arg, const void *key, size_t klen, void *value) {
+    (void)key;
+    (void)klen;
+    parked_list *pl = arg;
+    pl->v[pl->n++] = value;
+}
+
+static int by_arrival(const void *a, const void *b) {
+    const parked *x = *(parked *const *)a, *y = *(parked *const *)b;
+    return x->arrival < y->arrival ? -1 : x->arrival > y->arrival;
+}
+
+static int parked_sorted(const mt_ledger *l, parked_list *pl) {
+    pl->n = 0;
+    pl->v = malloc((mt_map_count(l->parked) + 1) * sizeof(*pl->v));
+    if (!pl->v) return -1;
+    mt_map_foreach(l->parked, collect, pl);
+    qsort(pl->v, pl->n, sizeof(*pl->v), by_arrival);
+    return 0;
+}
+
+/* Re-offers parked events until none can be decided; then expires the ones past the bounds. */
+static int release_parked(mt_ledger *l, const mt_registry *reg, const char *network_id, mt_decision_fn fn, void *arg) {
+    for (int progress = 1; progress && mt_map_count(l->parked);) {
+        progress = 0;
+        parked_list pl;
+        if (parked_sorted(l, &pl)) return -1;
+        for (size_t i = 0; i < pl.n && !progress; i++) {
+            parked *p = pl.v[i];
+            mt_attested a;
+            mt_verdict v;
+            judged j;
+            if (mt_attested_open(reg, network_id, p->bytes, p->len, &a, &v)) { /* cannot happen: it opened before */
+                mt_attested_release(&a);
+                continue;
+            }
+            /* the decision's bytes must outlive the parked entry, which decide() may remove */
+            parked *keep = clone(p);
+            if (!keep) {
+                mt_attested_release(&a);
+                free(pl.v);
+                return -1;
+            }
+            mt_decision d = {.bytes = keep->bytes, .len = keep->len, .source_topic = keep->topic,
+                             .source_partition = keep->partition, .source_offset = keep->offset};
+            uint64_t arrival = p->arrival;
+            /* judge first without changing anything: only a decided event leaves the buffer */
+            memset(&j, 0, sizeof(j));
+            if (get_event(l, a.event_id) || judge(l, reg, &a, &j) != DECIDE_PARK) {
+                remove_undoable(l, l->parked, &arrival, sizeof(arrival));
+                decide(l, reg, &a, &d, &j, fn, arg);
+                progress = 1;
+            }
+            mt_attested_release(&a);
+            free(keep);
+        }
+        free(pl.v);
+        if (l->oom) return -1;
+    }
+    /* expiry: too old, or too many (oldest first) */
+    parked_list pl;
+    if (parked_sorted(l, &pl)) return -1;
+    size_t over = pl.n > l->conf.park_max ? pl.n - l->conf.park_max : 0;
+    for (size_t i = 0; i < pl.n; i++) {
+        parked *p = pl.v[i];
+        if (i >= over && l->next_index - p->since_index <= l->conf.park_max_age) continue;
+        parked *keep = clone(p);
+        if (!keep) break;
+        remove_undoable(l, l->parked, &keep->arrival, sizeof(keep->arrival));
+        mt_attested a;
+        mt_verdict v;
+        mt_decision d = {.kind = MT_DECIDED_REJECTED, .bytes = keep->bytes, .len = keep->len,
+                         .source_topic = keep->topic, .source_partition = keep->partition,
+                         .source_offset = keep->offset};
+        if (mt_attested_open(reg, network_id, keep->bytes, keep->len, &a, &v) == 0) {
+            memcpy(d.verdict.event_id, a.event_id, MT_HASH_LEN);
+            d.verdict.has_event_id = 1;
+            snprintf(d.verdict.facility_id, sizeof(d.verdict.facility_id), "%s", a.ev->facility_id);
+        }
+        mt_attested_release(&a);
+        d.verdict.code = keep->gap ? R(CHAIN_GAP) : R(PARK_EXPIRED);
+        snprintf(d.verdict.detail, sizeof(d.verdict.detail), "%s, and it did not come in time", keep->waits);
+        /* not remembered as rejected: once what it waited for arrives, the same bytes may come again */
+        emit(l, &d, fn, arg);
+        free(keep);
+    }
+    free(pl.v);
+    return l->oom ? -1 : 0;
+}
+
+int mt_ledger_offer(mt_ledger *l, const mt_registry *reg, const char *network_id, const uint8_t *bytes, size_t len,
+                    const char *topic, int32_t partition, int64_t offset, mt_decision_fn fn, void *arg) {
+    mt_attested a;
+    mt_decision d = {.bytes = bytes, .len = len, .source_topic = topic, .source_partition = partition,
+                     .source_offset = offset};
+    judged j;
+    if (mt_attested_open(reg, network_id, bytes, len, &a, &d.verdict)) {
+        /* a bad attestation is never remembered by event id: a forged one must not block the
+         * real event */
+        mt_attested_release(&a);
+        d.kind = MT_DECIDED_REJECTED;
+        emit(l, &d, fn, arg);
+        return l->oom ? -1 : 0;
+    }
+    int parked_now = decide(l, reg, &a, &d, &j, fn, arg);
+    mt_attested_release(&a);
+    if (parked_now && park_event(l, &j, bytes, len, topic, partition, offset)) return -1;
+    return release_parked(l, reg, network_id, fn, arg);
+}
+
+/* Reads key id and seq of the event inside a submitted envelope, if it is one. */
+static int envelope_chain(const uint8_t *bytes, size_t len, char key_id[MT_KEY_ID_LEN + 1], uint64_t *seq) {
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, len, bytes);
+    Mintrace__V1__BatchEvent *ev =
+        env && env->n_signatures ? mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data) : NULL;
+    int ok = ev != NULL;
+    if (ok) {
+        snprintf(key_id, MT_KEY_ID_LEN + 1, "%s", env->signatures[0]->key_id);
+        *seq = ev->seq;
+    }
+    if (ev) mintrace__v1__batch_event__free_unpacked(ev, NULL);
+    if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
+    return ok ? 0 : -1;
+}
+
+int mt_ledger_note_rejection(mt_ledger *l, const uint8_t *bytes, size_t len, const char *topic, int32_t partition,
+                             int64_t offset, mt_decision_fn fn, void *arg) {
+    mt_decision d = {.bytes = bytes, .len = len, .source_topic = topic, .source_partition = partition,
+                     .source_offset = offset};
+    Mintrace__V1__Rejection *r = mintrace__v1__rejection__unpack(NULL, len, bytes);
+    if (!r) { /* garbage on the rejected topic is itself journaled as a rejection */
+        d.kind = MT_DECIDED_REJECTED;
+        mt_verdict_reject(&d.verdict, R(UNDECODABLE_ENVELOPE), "message on the rejected topic is not a Rejection");
+        emit(l, &d, fn, arg);
+        return l->oom ? -1 : 0;
+    }
+    char key_id[MT_KEY_ID_LEN + 1];
+    uint64_t seq;
+    if (r->event_id.len == MT_HASH_LEN && envelope_chain(r->original.data, r->original.len, key_id, &seq) == 0)
+        record_rejected(l, r->event_id.data, key_id, seq, l->next_index);
+    mintrace__v1__rejection__free_unpacked(r, NULL);
+    d.kind = MT_NOTED_REJECTION;
+    emit(l, &d, fn, arg);
+    return l->oom ? -1 : 0;
+}
+
+/* ---- replay ---- */
+
+typedef struct replay_check {
+    uint64_t want_index;
+    mt_decision_kind want;
+    int ok;
+    char why[256];
+} replay_check;
+
+static void check_decision(void *arg, const mt_decision *d) {
+    replay_check *rc = arg;
+    if (d->index != rc->want_index || d->kind != rc->want) {
+        rc->ok = 0;
+        snprintf(rc->why, sizeof(rc->why), "entry %" PRIu64 ": the rules decide %d at %" PRIu64 " (%s: %.120s)",
+                 rc->want_index, (int)d->kind, d->index, mt_reason_name(d->verdict.code), d->verdict.detail);
+    }
+}
+
+int mt_ledger_replay(mt_ledger *l, const mt_registry *reg, const char *network_id, const uint8_t *entry, size_t len,
+                     char *errstr, size_t errstr_size) {
+    Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, len, entry);
+    if (!e) {
+        snprintf(errstr, errstr_size, "journal entry %" PRIu64 " is not a LedgerEntry", l->next_index);
+        return -1;
+    }
+    int rc = -1;
+    if (e->index != l->next_index) {
+        snprintf(errstr, errstr_size, "journal entry has index %" PRIu64 ", expected %" PRIu64, e->index, l->next_index);
+        goto out;
+    }
+    replay_check chk = {.want_index = e->index, .ok = 1};
+    if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
+        size_t blen;
+        uint8_t *b = mt_message_pack(&e->event->base, &blen);
+        mt_attested a;
+        mt_decision d = {.bytes = b, .len = blen};
+        judged j;
+        chk.want = MT_DECIDED_ACCEPTED;
+        if (!b || mt_attested_open(reg, network_id, b, blen, &a, &d.verdict)) {
+            snprintf(errstr, errstr_size, "journal entry %" PRIu64 ": %s", e->index, d.verdict.detail);
+        } else if (decide(l, reg, &a, &d, &j, check_decision, &chk) == 1) {
+            snprintf(errstr, errstr_size, "journal entry %" PRIu64 ": accepted, but %s", e->index, j.waits);
+        } else if (!chk.ok) {
+            snprintf(errstr, errstr_size, "%s", chk.why);
+        } else {
+            rc = 0;
+        }
+        mt_attested_release(&a);
+        free(b);
+    } else if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_REJECTION) {
+        Mintrace__V1__Rejection *r = mintrace__v1__rejection__unpack(NULL, e->rejection.len, e->rejection.data);
+        if (r && r->stage == MINTRACE__V1__STAGE__STAGE_AGGREGATE) {
+            /* the aggregator's own verdict on attested bytes: remember the event, except a
+             * park expiry or a bad attestation (those may legitimately come again) */
+            Mintrace__V1__AttestedEvent *ae = mintrace__v1__attested_event__unpack(NULL, r->original.len, r->original.data);
+            char key_id[MT_KEY_ID_LEN + 1];
+            uint64_t seq;
+            if (ae && r->event_id.len == MT_HASH_LEN && r->code != R(CHAIN_GAP) && r->code != R(PARK_EXPIRED) &&
+                r->code != R(BAD_ATTESTATION) && envelope_chain(ae->envelope.data, ae->envelope.len, key_id, &seq) == 0)
+                record_rejected(l, r->event_id.data, key_id, seq, l->next_index);
+            if (ae) mintrace__v1__attested_event__free_unpacked(ae, NULL);
+            l->next_index++;
+            rc = 0;
+        } else {
+            chk.want = MT_NOTED_REJECTION;
+            rc = mt_ledger_note_rejection(l, e->rejection.data, e->rejection.len, "", 0, 0, check_decision, &chk);
+            if (!r) { /* garbage, journaled by the aggregator: an index and nothing else */
+                rc = 0;
+            } else if (!chk.ok) {
+                snprintf(errstr, errstr_size, "%s", chk.why);
+                rc = -1;
+            }
+        }
+        if (r) mintrace__v1__rejection__free_unpacked(r, NULL);
+    } else if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_DUPLICATE) {
+        l->next_index++;
+        rc = 0;
+    } else {
+        snprintf(errstr, errstr_size, "journal entry %" PRIu64 ": an entry of a kind this version does not know",
+                 e->index);
+    }
+out:
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    if (l->oom) rc = -1;
+    return rc;
+}
+
+/* ---- queries ---- */
+
+size_t mt_ledger_parked(const mt_ledger *l) {
+    return mt_map_count(l->parked);
+}
+
+typedef struct low_q {
+    const char *topic;
+    int32_t partition;
+    int64_t low;
+} low_q;
+
+static void low_one(void *arg, const void *key, size_t klen, void *value) {
+    (void)key;
+    (void)klen;
+    low_q *q = arg;
+    const parked *p = value;
+    if (p->partition == q->partition && strcmp(p->topic, q->topic) == 0 && (q->low < 0 || p->offset < q->low))
+        q->low = p->offset;
+}
+
+int64_t mt_ledger_parked_low_offset(const mt_ledger *l, const char *topic, int32_t partition) {
+    low_q q = {topic, partition, -1};
+    mt_map_foreach(l->parked, low_one, &q);
+    return q.low;
+}
+
+typedef struct inv_q {
+    const char *facility;
+    void (*fn)(void *arg, const mt_holding *h);
+    void *arg;
+} inv_q;
+
+static void inv_one(void *arg, const void *key, size_t klen, void *value) {
+    (void)key;
+    (void)klen;
+    inv_q *q = arg;
+    const batch *b = value;
+    if (b->voided || b->mass_mg == 0) return;
+    if (strcmp(b->holder, q->facility) && strcmp(b->transit_to, q->facility)) return;
+    mt_holding h = {b->id, b->material, b->holder, b->transit_to[0] ? b->transit_to : NULL, b->mass_mg};
+    q->fn(q->arg, &h);
+}
+
+void mt_ledger_inventory(const mt_ledger *l, const char *facility_id, void (*fn)(void *arg, const mt_holding *h),
+                         void *arg) {
+    inv_q q = {facility_id, fn, arg};
+    mt_map_foreach(l->batches, inv_one, &q);
+}

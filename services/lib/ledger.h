@@ -1,0 +1,100 @@
+/* ledger — the rules of the journal: one order, chains, custody, balances; state follows commits. */
+#ifndef MT_LEDGER_H
+#define MT_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "notary.h"
+#include "registry.h"
+
+/*
+ * The ledger decides, in the order events reach it, whether each attested event is accepted,
+ * rejected (with a reason code), an exact duplicate, or parked until what it depends on arrives.
+ * It is pure logic: no Kafka, no clock (times come from the events and attestations), so the
+ * aggregator, the tests and the auditor all run the same code and get the same answers.
+ *
+ * State follows commits: every change made since mt_ledger_begin() is undone by
+ * mt_ledger_abort() and kept by mt_ledger_commit(). Rules and codes: docs/ledger.md.
+ */
+
+typedef struct mt_ledger_conf {
+    uint32_t tolerance_ppm;   /* element measurement tolerance (default 5000 = 0.5 %) */
+    int64_t max_skew_ms;      /* event time may run ahead of notary time by this much (default 5 min) */
+    size_t park_max;          /* events parked at most at once (default 10000) */
+    uint64_t park_max_age;    /* entries journaled while one waits, at most (default 100000) */
+} mt_ledger_conf;
+
+typedef enum {
+    MT_DECIDED_ACCEPTED = 1,
+    MT_DECIDED_REJECTED = 2,  /* an event the ledger rejected: journal a Rejection */
+    MT_DECIDED_DUPLICATE = 3, /* an exact resubmission: journal a Duplicate */
+    MT_NOTED_REJECTION = 4,   /* another stage's rejection read from the rejected topic */
+} mt_decision_kind;
+
+/* One journal entry the ledger decided; the caller journals it at `index`. */
+typedef struct mt_decision {
+    mt_decision_kind kind;
+    uint64_t index;             /* gap-free journal index */
+    mt_verdict verdict;         /* for REJECTED: code, detail, event id, facility */
+    uint64_t first_index;       /* for DUPLICATE: the entry that decided the original */
+    const uint8_t *bytes;       /* the AttestedEvent (or, for NOTED_REJECTION, Rejection) bytes */
+    size_t len;
+    const char *source_topic;   /* where the bytes were read */
+    int32_t source_partition;
+    int64_t source_offset;
+} mt_decision;
+
+typedef void (*mt_decision_fn)(void *arg, const mt_decision *d);
+
+typedef struct mt_ledger mt_ledger;
+
+/* A new empty ledger; conf may be NULL for the defaults. NULL when out of memory. */
+mt_ledger *mt_ledger_new(const mt_ledger_conf *conf);
+void mt_ledger_free(mt_ledger *l);
+
+/* Transactions: begin before offering, then commit (keep) or abort (undo everything offered
+ * since begin, including the index and the parking buffer). */
+void mt_ledger_begin(mt_ledger *l);
+void mt_ledger_commit(mt_ledger *l);
+void mt_ledger_abort(mt_ledger *l);
+
+/* Offers one message of events.attested (bytes as read, and where). Decisions (this event's,
+ * and those of parked events it releases) go to fn in journal order; a parked event produces
+ * none until it is decided. reg judges roles and key validity. Returns 0, or -1 when out of
+ * memory (the transaction must then be aborted). */
+int mt_ledger_offer(mt_ledger *l, const mt_registry *reg, const char *network_id, const uint8_t *bytes, size_t len,
+                    const char *topic, int32_t partition, int64_t offset, mt_decision_fn fn, void *arg);
+
+/* Notes a message of the rejected topic (a Rejection from validate or sign): it is journaled,
+ * and if it names an event of a chain, events that follow it are rejected as
+ * CHAIN_BROKEN_BEFORE. Garbage is journaled as an aggregator rejection of those bytes. */
+int mt_ledger_note_rejection(mt_ledger *l, const uint8_t *bytes, size_t len, const char *topic, int32_t partition,
+                             int64_t offset, mt_decision_fn fn, void *arg);
+
+/* Rebuilds state from one journaled LedgerEntry (replay after a restart, or an audit).
+ * Returns 0, or -1 with errstr when the entry does not follow (index gap, or an event the
+ * rules would not accept now: the journal and the rules disagree). */
+int mt_ledger_replay(mt_ledger *l, const mt_registry *reg, const char *network_id, const uint8_t *entry, size_t len,
+                     char *errstr, size_t errstr_size);
+
+/* The next journal index. */
+uint64_t mt_ledger_next_index(const mt_ledger *l);
+
+/* How many events wait in the parking buffer, and the lowest source offset of the given
+ * topic/partition among them (-1 if none): an input offset below it must not be committed,
+ * or a crash would lose the parked event. */
+size_t mt_ledger_parked(const mt_ledger *l);
+int64_t mt_ledger_parked_low_offset(const mt_ledger *l, const char *topic, int32_t partition);
+
+/* What a facility holds, for `mintrace inventory`: fn gets each live batch (mass > 0) it holds
+ * or that is in transit to or from it. */
+typedef struct mt_holding {
+    const char *batch_id, *material, *holder, *in_transit_to;
+    uint64_t mass_mg;
+} mt_holding;
+void mt_ledger_inventory(const mt_ledger *l, const char *facility_id, void (*fn)(void *arg, const mt_holding *h),
+                         void *arg);
+
+#endif
