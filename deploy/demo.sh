@@ -155,7 +155,7 @@ step IN-REC-PUNE "RECEIVE swarf, RECYCLE swarf (pre-consumer) and 120 kg end-of-
 say "second-generation magnets from recovered oxide"
 emit IN-MAG-HYD >"$NET/mag2.out" <<JSON
 {"kind":"RECEIVE","site":{"country":"IN","region":"IN-TG"},"inputs":[{"batch_id":"REC-NDPR-2026-021","mass_mg":48500000}],
- "receive":{"transfer_event_id":"$(id 4 "$NET/rec.out")","origin_facility_id":"IN-REC-PUNE"}}
+ "receive":{"transfer_event_id":"$(id 5 "$NET/rec.out")","origin_facility_id":"IN-REC-PUNE"}}
 {"kind":"MANUFACTURE","site":{"country":"IN","region":"IN-TG"},
  "inputs":[{"batch_id":"REC-NDPR-2026-021","mass_mg":48500000}],
  "untracked_inputs":[{"material":"electrolytic-iron","mass_mg":95000000,"elements":[{"element":"Fe","mass_mg":95000000}],"supplier":"Steel Authority of India"},
@@ -202,6 +202,8 @@ cat <<'EOF'
   Every accepted event above carries the facility's signature and the notary's attestation
   (check them: mintrace inspect ledger -e --registry build/demo/registry.bin \
                  -g build/demo/keys/governance.pub); every rejection keeps the original bytes.
-  Not yet: custody and mass-balance rules, provenance figures (recycled content and origin per
+  The ledger checked each event's chain, custody, transit, balances and element
+  conservation (docs/ledger.md); events that arrived before what they depend on waited
+  in its parking buffer. Not yet: provenance figures (recycled content and origin per
   element), checkpoints and the auditor. They are the next issues; see docs/.
 EOF
