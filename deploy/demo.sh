@@ -197,6 +197,9 @@ SERVICE_PIDS=()
 say "the journal (mintrace journal)"
 "$MT_BIN/mintrace" journal | tee "$NET/journal.txt"
 
+say "what the magnet maker holds now (mintrace inventory IN-MAG-HYD)"
+"$MT_BIN/mintrace" inventory IN-MAG-HYD
+
 say "what this demo shows, and what comes next"
 cat <<'EOF'
   Every accepted event above carries the facility's signature and the notary's attestation

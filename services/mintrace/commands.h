@@ -8,5 +8,7 @@ int cmd_topics(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_journal(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
 
 #endif

@@ -16,6 +16,8 @@ static const struct {
     {"emit", cmd_emit, "sign JSON batch events and emit them to events.submitted"},
     {"inspect", cmd_inspect, "decode a topic (or a file) to JSON lines on stdout"},
     {"journal", cmd_journal, "the ledger for people: one line per entry, then a tally"},
+    {"inventory", cmd_inventory, "what a facility holds now (batches, masses, in transit), from the journal"},
+    {"seal", cmd_seal, "sign one JSON event exactly as written, seq and prev included (tests, tooling)"},
 };
 
 static void usage(FILE *fp) {
