@@ -18,6 +18,9 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+# where `make install` puts topics.json and the JSON Schemas; compiled into the programs as
+# MT_DATADIR, the last place mt_topics_default_path() looks (services/lib/topics.h)
+pkgdatadir = $(PREFIX)/share/mintrace
 PKGS    := rdkafka libprotobuf-c libsodium jansson
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 NPROC   := $(shell nproc 2>/dev/null || echo 2)
@@ -37,7 +40,7 @@ OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wno-missing-field-initializers -MMD -MP \
-             -DMT_VERSION='"$(VERSION)"' -I$(O)/gen -Iservices/lib $(PKG_CFLAGS) \
+             -DMT_VERSION='"$(VERSION)"' -DMT_DATADIR='"$(pkgdatadir)"' -I$(O)/gen -Iservices/lib $(PKG_CFLAGS) \
              $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
@@ -148,11 +151,18 @@ demo:
 bench:
 	@echo "make bench: no benchmarks yet; they arrive with the benchmark issue (see docs/testing.md)."
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+# Programs, the producer API (mintrace.h and the generated headers it includes, as
+# <prefix>/include/mintrace/v1/*.pb-c.h) with libmintrace.a, and topics.json plus the JSON
+# Schemas into $(pkgdatadir). DESTDIR is for staging (deploy/Dockerfile): the programs look for
+# $(pkgdatadir), never $(DESTDIR)$(pkgdatadir).
+install: all $(LIB) $(GEN_H)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/mintrace/v1 \
+	  $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(pkgdatadir)
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 services/lib/mintrace.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(GEN_H) $(DESTDIR)$(PREFIX)/include/mintrace/v1/
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 schemas/topics.json $(wildcard schemas/*.schema.json) $(DESTDIR)$(pkgdatadir)/
 
 clean:
 	rm -rf build

@@ -7,13 +7,16 @@ set -euo pipefail
 
 build_pkgs=(make gcc pkg-config librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
             libcmocka-dev libjansson-dev)
-test_pkgs=(kcat python3 default-jre-headless maven valgrind shellcheck)
+test_pkgs=(kcat python3 python3-yaml default-jre-headless maven valgrind shellcheck)
 node_pkgs=(nodejs npm)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 command -v npm >/dev/null || want+=("${node_pkgs[@]}")   # a machine may have its own Node.js
 [ "${1:-}" = "--runtime" ] && want=("${build_pkgs[@]}" kcat)
 [ "${1:-}" = "--runtime" ] && ! command -v java >/dev/null && want+=(default-jre-headless maven)
+
+# the compose check needs PyYAML in the python3 that runs it (which may not be Debian's)
+yaml_ok() { [ "${1:-}" = "--runtime" ] || python3 -c 'import yaml' 2>/dev/null; }
 
 missing=()
 for p in "${want[@]}"; do
@@ -27,7 +30,10 @@ for p in "${want[@]}"; do
     esac
     missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+    yaml_ok "${1:-}" || python3 -m pip install -q pyyaml || { echo "install-deps.sh: need PyYAML: python3 -m pip install pyyaml" >&2; exit 1; }
+    exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "mintrace needs these Debian packages; run as root:" >&2
@@ -38,3 +44,4 @@ echo "install-deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+yaml_ok "${1:-}" || python3 -m pip install -q pyyaml || { echo "install-deps.sh: need PyYAML: python3 -m pip install pyyaml" >&2; exit 1; }

@@ -21,10 +21,12 @@ facility() {
 make_registry() {
     local network=$1; shift
     new_key governance >/dev/null || return 1
-    local notary entries
+    local notary aggregator entries
     notary=$(facility NOTARY-1 NOTARY IN IN-DL "mintrace notary") || return 1
+    aggregator=$(facility AGGREGATOR-1 AGGREGATOR IN IN-DL "mintrace aggregator") || return 1
     entries=$(IFS=,; echo "$*")
-    printf '{"network_id":"%s","version":1,"facilities":[%s,%s]}\n' "$network" "$notary" "$entries" >"$NET/registry.json"
+    printf '{"network_id":"%s","version":1,"facilities":[%s,%s,%s]}\n' "$network" "$notary" "$aggregator" "$entries" \
+        >"$NET/registry.json"
     "$MT_BIN/mintrace" registry sign -k "$NET/keys/governance" -o "$NET/registry.bin" "$NET/registry.json" || return 1
     export MINTRACE_NETWORK_ID=$network MINTRACE_REGISTRY_FILE=$NET/registry.bin \
         MINTRACE_GOVERNANCE_KEY=$NET/keys/governance.pub
@@ -39,7 +41,7 @@ start_services() {
     SERVICE_PIDS+=($!)
     "$MT_BIN/mintrace-sign" -k "$NET/keys/NOTARY-1" --idle-exit "$idle" >"$NET/sign.log" 2>&1 &
     SERVICE_PIDS+=($!)
-    "$MT_BIN/mintrace-aggregate" --idle-exit "$idle" >"$NET/aggregate.log" 2>&1 &
+    "$MT_BIN/mintrace-aggregate" -k "$NET/keys/AGGREGATOR-1" --idle-exit "$idle" >"$NET/aggregate.log" 2>&1 &
     SERVICE_PIDS+=($!)
     for _ in $(seq 1 120); do
         local ready=0

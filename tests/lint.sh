@@ -10,9 +10,13 @@
 #           tests/schemas/bad/ are not, for the schemas and for the C codec alike
 #           (tests/schemas/validate.mjs)
 #   shell   every shell script parses (bash -n), and passes shellcheck when it is installed
+#   compose docker-compose.yml and deploy/Dockerfile agree with the Makefile, the programs'
+#           --help, tests/kafka/ and schemas/topics.json (tests/compose_check.py; no Docker
+#           needed); hadolint is not used
 # buf and ajv are the exact versions of tests/package-lock.json, installed by `npm ci` into
 # tests/node_modules (git-ignored) when that is missing or stale; nothing is installed globally.
-# Runs from anywhere; builds what it needs (build/libmintrace.a, build/tools/json_schema).
+# Runs from anywhere; builds what it needs (build/libmintrace.a, build/tools/json_schema, and
+# build/bin/ for compose_check.py).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,7 +26,7 @@ fix=0
 case "${1:-}" in
     "") ;;
     --fix) fix=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: tests/lint.sh [--fix]" >&2; exit 2 ;;
 esac
 
@@ -158,6 +162,13 @@ for f in "${scripts[@]}"; do
     fi
 done
 [ "$have_shellcheck" = 1 ] || echo "  (shellcheck not installed: scripts only checked with bash -n)"
+
+# ---- compose: docker-compose.yml and deploy/Dockerfile, checked without Docker ----
+if python3 tests/compose_check.py >"$log/out" 2>&1; then
+    ok "$(tail -n 1 "$log/out") (tests/compose_check.py)"
+else
+    failed "tests/compose_check.py" "$log/out"
+fi
 
 echo "lint: $pass passed, $fail failed"
 [ "$fail" = 0 ]

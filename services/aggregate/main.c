@@ -4,28 +4,42 @@
  * entries and input offsets commit in one Kafka transaction, so every input is decided once
  * and indexes stay gap-free. The rules are in services/lib/ledger.c. */
 #include "ledger.h"
+#include "registry.h"
 #include "log.h"
 #include "map.h"
 #include "service.h"
 #include "stages.h"
 
-static const mt_option options[] = {MT_STAGE_OPTIONS};
+static const mt_option options[] = {
+    {"key", 'k', 1, "key.file", "the aggregator's secret key (signs receipts and checkpoints)"},
+    MT_STAGE_OPTIONS,
+};
 
 int main(int argc, char **argv) {
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace-aggregate", "[options]", options, MT_NEED_BROKERS | MT_NEED_REGISTRY, argc,
-                             argv);
+    int rc = mt_service_init(&s, "mintrace-aggregate", "-k AGGREGATOR_KEY [options]", options,
+                             MT_NEED_BROKERS | MT_NEED_REGISTRY | MT_NEED_KEY, argc, argv);
     if (rc >= 0) return rc;
+    /* what it signs must be checkable by anyone holding the registry */
+    const mt_registry_key *me = mt_registry_find_key(s.reg, s.key.key_id);
+    if (!me || me->facility->role != MINTRACE__V1__FACILITY_ROLE__FACILITY_ROLE_AGGREGATOR) {
+        mt_log_error("key %s is not an AGGREGATOR key of the registry: receipts and checkpoints signed with it "
+                     "could not be verified", s.key.key_id);
+        mt_service_release(&s);
+        return MT_EXIT_USAGE;
+    }
     const char *group = mt_config_get(s.cfg, "group.id");
     mt_stage_ctx ctx = {.reg = s.reg,
                         .network_id = mt_config_get(s.cfg, "network.id"),
                         .brokers = mt_config_get(s.cfg, "brokers"),
                         .props = mt_config_kafka_props(s.cfg),
-                        .group_id = group ? group : "mintrace-aggregate"};
+                        .group_id = group ? group : "mintrace-aggregate",
+                        .key = &s.key};
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));
     const char *inputs[] = {"events.attested", "rejected", NULL};
-    mt_stage_ops ops = {mt_aggregate_process,      mt_aggregate_txn_begin, mt_aggregate_txn_committed,
-                        mt_aggregate_txn_aborted,  mt_aggregate_assigned,  mt_aggregate_offset_floor};
+    mt_stage_ops ops = {mt_aggregate_process,     mt_aggregate_txn_begin, mt_aggregate_txn_committed,
+                        mt_aggregate_txn_aborted, mt_aggregate_assigned,  mt_aggregate_offset_floor,
+                        mt_aggregate_before_commit};
     rc = mt_service_run_stage(&s, "aggregate", inputs, 1, &ops, &ctx);
     mt_log_info("stopped: journal at %llu entries; this run: %llu accepted, %llu rejected, %llu duplicates, %zu parked",
                 (unsigned long long)(ctx.ledger ? mt_ledger_next_index(ctx.ledger) : 0), (unsigned long long)ctx.passed,
@@ -33,6 +47,7 @@ int main(int argc, char **argv) {
                 ctx.ledger ? mt_ledger_parked(ctx.ledger) : 0);
     mt_ledger_free(ctx.ledger);
     mt_map_free(ctx.skip, NULL);
+    mt_map_free(ctx.receipt_topics, NULL);
     mt_service_release(&s);
     return rc;
 }

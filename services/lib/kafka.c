@@ -404,6 +404,7 @@ struct stage {
     mt_outbox ob;
     /* The open transaction: next offset (last processed + 1) per input partition. */
     int in_txn;
+    int closing; /* the loop is ending: before_commit() is told, to have its last word */
     int txn_msgs;
     int64_t txn_start_ms;
     rd_kafka_topic_partition_list_t *offsets;
@@ -545,6 +546,8 @@ static int txn_abort(struct stage *st, int rewind, const char *why)
 /* Sends the processed offsets into the transaction and commits it. An abortable error aborts
  * it (rewinding if asked). Returns 0 when committed, 1 when aborted, -1 when the stage
  * failed. */
+static int produce_outbox(struct stage *st);
+
 static int txn_commit(struct stage *st, int rewind)
 {
     rd_kafka_consumer_group_metadata_t *cgmd;
@@ -554,6 +557,19 @@ static int txn_commit(struct stage *st, int rewind)
     int tries = 0;
 
     mt_log_debug("%s: committing %d input(s)", st->sc->name, st->txn_msgs);
+    /* The stage's last words in this transaction (the aggregator's checkpoint). */
+    if (st->ops->before_commit) {
+        int r;
+        mt_outbox_clear(&st->ob);
+        if (st->ops->before_commit(st->opaque, &st->ob, st->closing) != MT_STAGE_OK) {
+            stage_fail(st, "%s: before_commit() failed", st->sc->name);
+            return -1;
+        }
+        r = produce_outbox(st);
+        mt_outbox_clear(&st->ob);
+        if (r != 0)
+            return r; /* aborted and rewound (> 0), or fatal */
+    }
     /* A stage holding inputs back (the aggregator's parking buffer) must have them read again
      * after a crash: never commit past the lowest one it holds. */
     for (int i = 0; st->ops->offset_floor && i < st->offsets->cnt; i++) {
@@ -870,7 +886,11 @@ int mt_stage_run(const mt_stage_conf *sc_in, const mt_stage_ops *ops, void *opaq
         rd_kafka_message_destroy(rkm);
     }
 
-    /* Leaving: commit what was processed, or abort it when the stage failed. */
+    /* Leaving: commit what was processed, or abort it when the stage failed. A stage with
+     * something to say at the end (the aggregator's last checkpoint) gets a transaction. */
+    st.closing = 1;
+    if (!st.in_txn && !st.failed && ops->before_commit != NULL && st.producer != NULL)
+        txn_begin(&st);
     if (st.in_txn && !st.failed)
         txn_commit(&st, 0);
     else if (st.in_txn && !rd_kafka_fatal_error(st.producer, NULL, 0))

@@ -115,6 +115,11 @@ typedef struct mt_stage_ops {
      * loop never commits an input offset above it, so a crash makes it come again. May be
      * NULL. */
     int64_t (*offset_floor)(void *opaque, const char *topic, int32_t partition);
+    /* Called once per transaction just before it commits: messages put in ob join the
+     * transaction (a checkpoint over what it journaled). closing is 1 when the loop is ending
+     * (then it is called, in a transaction of its own if need be, even without new input).
+     * MT_STAGE_FATAL ends the loop. May be NULL. */
+    mt_stage_result (*before_commit)(void *opaque, mt_outbox *ob, int closing);
 } mt_stage_ops;
 
 typedef struct mt_stage_conf {

@@ -732,6 +732,10 @@ int mt_ledger_note_rejection(mt_ledger *l, const uint8_t *bytes, size_t len, con
     mt_decision d = {.bytes = bytes, .len = len, .source_topic = topic, .source_partition = partition,
                      .source_offset = offset};
     Mintrace__V1__Rejection *r = mintrace__v1__rejection__unpack(NULL, len, bytes);
+    if (r && r->code == MINTRACE__V1__REASON_CODE__REASON_CODE_UNSPECIFIED) { /* not a Rejection any stage makes */
+        mintrace__v1__rejection__free_unpacked(r, NULL);
+        r = NULL;
+    }
     if (!r) { /* garbage on the rejected topic is itself journaled as a rejection */
         d.kind = MT_DECIDED_REJECTED;
         mt_verdict_reject(&d.verdict, R(UNDECODABLE_ENVELOPE), "message on the rejected topic is not a Rejection");

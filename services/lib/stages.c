@@ -19,6 +19,9 @@ void mt_stage_ctx_topics(mt_stage_ctx *c, const char *prefix) {
     snprintf(c->t_attested, sizeof(c->t_attested), "%sevents.attested", prefix);
     snprintf(c->t_rejected, sizeof(c->t_rejected), "%srejected", prefix);
     snprintf(c->t_ledger, sizeof(c->t_ledger), "%sledger", prefix);
+    snprintf(c->t_checkpoints, sizeof(c->t_checkpoints), "%scheckpoints", prefix);
+    snprintf(c->t_receipts, sizeof(c->t_receipts), "%sreceipts", prefix);
+    c->prefix = prefix;
 }
 
 void mt_stage_txn_begin(void *opaque) {
@@ -102,13 +105,77 @@ typedef struct journal_out {
     mt_outbox *ob;
 } journal_out;
 
-/* One decision of the ledger -> one ledger entry in the outbox (same transaction). */
+size_t mt_merkle_newest_path(const mt_merkle_frontier *f, unsigned char path[MT_MERKLE_MAX_INCLUSION][32]) {
+    size_t n = 0;
+    for (int i = 0; i < MT_MERKLE_LEVELS; i++)
+        if (f->size >> i & 1) memcpy(path[n++], f->level[i], 32);
+    return n;
+}
+
+/* Seals a message with the aggregator key into the outbox; -1 when out of memory. */
+static int seal_to(mt_stage_ctx *c, mt_outbox *ob, const char *topic, const void *key, size_t klen,
+                   const ProtobufCMessage *m, const char *type) {
+    size_t plen, elen;
+    uint8_t *payload = mt_message_pack(m, &plen), *env = NULL;
+    int rc = !payload || mt_envelope_seal(c->key, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR, type, payload, plen,
+                                          &env, &elen) ||
+             mt_outbox_add(ob, topic, key, klen, env, elen);
+    free(payload);
+    free(env);
+    return rc ? -1 : 0;
+}
+
+/* The receipt a facility gets for a decision about its event, signed by the aggregator, on
+ * its own receipts topic when it has one (ACLs keep facilities apart), else the shared one. */
+static int send_receipt(mt_stage_ctx *c, mt_outbox *ob, const mt_decision *d,
+                        unsigned char path[MT_MERKLE_MAX_INCLUSION][32], size_t path_len) {
+    Mintrace__V1__Receipt r = MINTRACE__V1__RECEIPT__INIT;
+    Mintrace__V1__Rejection *rej = NULL;
+    ProtobufCBinaryData proof[MT_MERKLE_MAX_INCLUSION];
+    const char *facility = d->verdict.facility_id;
+    r.event_id = (ProtobufCBinaryData){d->verdict.has_event_id ? MT_HASH_LEN : 0, (uint8_t *)d->verdict.event_id};
+    r.ledger_index = d->index;
+    r.reason = d->verdict.code;
+    r.detail = (char *)d->verdict.detail;
+    switch (d->kind) {
+    case MT_DECIDED_ACCEPTED: r.status = MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_ACCEPTED; break;
+    case MT_DECIDED_DUPLICATE: r.status = MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_DUPLICATE; break;
+    case MT_DECIDED_REJECTED: r.status = MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED; break;
+    case MT_NOTED_REJECTION:
+        rej = mintrace__v1__rejection__unpack(NULL, d->len, d->bytes);
+        if (!rej) return 0;
+        r.status = MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED;
+        facility = rej->facility_id;
+        r.event_id = rej->event_id;
+        r.reason = rej->code;
+        r.detail = rej->detail;
+        break;
+    }
+    int rc = 0;
+    if (!facility[0]) goto out; /* nobody to tell: the bytes named no facility */
+    r.facility_id = (char *)facility;
+    r.time_ms = mt_now_ms();
+    r.tree_size = d->index + 1;
+    for (size_t i = 0; i < path_len; i++) proof[i] = (ProtobufCBinaryData){32, path[i]};
+    r.n_inclusion_proof = path_len;
+    r.inclusion_proof = proof;
+    char topic[300];
+    snprintf(topic, sizeof(topic), "%s.%s", c->t_receipts, facility);
+    const char *dest = c->receipt_topics && mt_map_get(c->receipt_topics, topic, strlen(topic)) ? topic : c->t_receipts;
+    rc = seal_to(c, ob, dest, facility, strlen(facility), &r.base, MT_PAYLOAD_RECEIPT);
+out:
+    if (rej) mintrace__v1__rejection__free_unpacked(rej, NULL);
+    return rc;
+}
+
+/* One decision of the ledger -> its ledger entry, its leaf in the tree and its receipt, all
+ * in the outbox (the same transaction). */
 static void on_decision(void *arg, const mt_decision *d) {
     journal_out *jo = arg;
     mt_stage_ctx *c = jo->c;
     uint8_t *entry;
     size_t len;
-    unsigned char leaf[MT_HASH_LEN], key[8];
+    unsigned char leaf[MT_HASH_LEN], key[8], path[MT_MERKLE_MAX_INCLUSION][32];
     if (mt_journal_entry(d, mt_now_ms(), &entry, &len, leaf)) {
         c->failed = 1;
         return;
@@ -116,6 +183,9 @@ static void on_decision(void *arg, const mt_decision *d) {
     mt_journal_key(d->index, key);
     if (mt_outbox_add(jo->ob, c->t_ledger, key, sizeof(key), entry, len)) c->failed = 1;
     free(entry);
+    size_t path_len = mt_merkle_newest_path(&c->tree, path);
+    mt_merkle_frontier_append(&c->tree, leaf);
+    if (c->key && send_receipt(c, jo->ob, d, path, path_len)) c->failed = 1;
     switch (d->kind) {
     case MT_DECIDED_ACCEPTED: c->pending_passed++; break;
     case MT_DECIDED_DUPLICATE: c->pending_duplicates++; break;
@@ -126,6 +196,29 @@ static void on_decision(void *arg, const mt_decision *d) {
         break;
     case MT_NOTED_REJECTION: c->pending_rejected++; break;
     }
+}
+
+mt_stage_result mt_aggregate_before_commit(void *opaque, mt_outbox *ob, int closing) {
+    mt_stage_ctx *c = opaque;
+    uint64_t size = mt_merkle_frontier_size(&c->tree);
+    int64_t now = mt_now_ms();
+    uint64_t every = c->cp_every ? c->cp_every : 1000;
+    int64_t every_ms = c->cp_every_ms ? c->cp_every_ms : 1000;
+    if (!c->key || size == c->cp_size) return MT_STAGE_OK;
+    if (!closing && size - c->cp_size < every && now - c->cp_ms < every_ms) return MT_STAGE_OK;
+    unsigned char root[MT_HASH_LEN], key[8];
+    mt_merkle_frontier_root(&c->tree, root);
+    Mintrace__V1__Checkpoint cp = MINTRACE__V1__CHECKPOINT__INIT;
+    cp.network_id = (char *)c->network_id;
+    cp.tree_size = size;
+    cp.root = (ProtobufCBinaryData){MT_HASH_LEN, root};
+    cp.time_ms = now;
+    cp.registry_version = mt_registry_version(c->reg);
+    mt_journal_key(size, key);
+    if (seal_to(c, ob, c->t_checkpoints, key, sizeof(key), &cp.base, MT_PAYLOAD_CHECKPOINT)) return MT_STAGE_FATAL;
+    c->cp_size = size;
+    c->cp_ms = now;
+    return MT_STAGE_OK;
 }
 
 mt_stage_result mt_aggregate_process(void *opaque, const rd_kafka_message_t *rkm, mt_outbox *ob) {
@@ -154,6 +247,9 @@ void mt_aggregate_txn_begin(void *opaque) {
     mt_stage_ctx *c = opaque;
     mt_stage_txn_begin(c);
     mt_ledger_begin(c->ledger);
+    c->tree_at_begin = c->tree;
+    c->cp_size_at_begin = c->cp_size;
+    c->cp_ms_at_begin = c->cp_ms;
 }
 
 void mt_aggregate_txn_committed(void *opaque) {
@@ -165,12 +261,39 @@ void mt_aggregate_txn_committed(void *opaque) {
 void mt_aggregate_txn_aborted(void *opaque) {
     mt_stage_ctx *c = opaque;
     mt_ledger_abort(c->ledger);
+    c->tree = c->tree_at_begin;
+    c->cp_size = c->cp_size_at_begin;
+    c->cp_ms = c->cp_ms_at_begin;
     mt_stage_txn_aborted(c);
 }
 
 int64_t mt_aggregate_offset_floor(void *opaque, const char *topic, int32_t partition) {
     mt_stage_ctx *c = opaque;
     return mt_ledger_parked_low_offset(c->ledger, topic, partition);
+}
+
+/* The per-facility receipts topics the cluster has ("<prefix>receipts.<facility>"). */
+static int list_receipt_topics(mt_stage_ctx *c) {
+    char err[512];
+    const struct rd_kafka_metadata *md;
+    rd_kafka_conf_t *conf = mt_kafka_conf_new(c->brokers, c->props, err, sizeof(err));
+    rd_kafka_t *rk = conf ? mt_kafka_producer_new(conf, NULL, -1, err, sizeof(err)) : NULL;
+    rd_kafka_resp_err_t kerr = rk ? rd_kafka_metadata(rk, 1, NULL, &md, 10000) : RD_KAFKA_RESP_ERR__FAIL;
+    if (kerr) {
+        mt_log_error("aggregate: cannot list topics: %s", rk ? rd_kafka_err2str(kerr) : err);
+        if (rk) rd_kafka_destroy(rk);
+        return -1;
+    }
+    mt_map_free(c->receipt_topics, NULL);
+    c->receipt_topics = mt_map_new();
+    size_t plen = strlen(c->t_receipts);
+    for (int i = 0; c->receipt_topics && i < md->topic_cnt; i++) {
+        const char *t = md->topics[i].topic;
+        if (strncmp(t, c->t_receipts, plen) == 0 && t[plen] == '.') mt_map_put(c->receipt_topics, t, strlen(t), c);
+    }
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return c->receipt_topics ? 0 : -1;
 }
 
 typedef struct replayer {
@@ -192,6 +315,7 @@ static int replay_one(void *arg, const rd_kafka_message_t *rkm) {
     /* an input at or above the committed offset that is journaled already: skip it once */
     Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, rkm->len, rkm->payload);
     if (!e) return 0;
+    if (e->leaf_hash.len == MT_HASH_LEN) mt_merkle_frontier_append(&r->c->tree, e->leaf_hash.data);
     for (int i = 0; i < r->committed->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &r->committed->elems[i];
         if (p->partition == e->source_partition && strcmp(p->topic, e->source_topic) == 0 && p->offset >= 0 &&
@@ -226,6 +350,10 @@ int mt_aggregate_assigned(void *opaque, rd_kafka_t *producer, const rd_kafka_top
     c->ledger = mt_ledger_new(c->ledger_conf);
     c->skip = mt_map_new();
     if (!c->ledger || !c->skip) goto out;
+    mt_merkle_frontier_init(&c->tree);
+    c->cp_size = 0; /* the next commit checkpoints what the journal holds */
+    c->cp_ms = 0;
+    if (list_receipt_topics(c)) goto out;
     replayer r = {.c = c, .committed = committed};
     if (mt_kafka_read_topic(c->brokers, c->props, c->t_ledger, RD_KAFKA_OFFSET_BEGINNING, -1, 1, NULL, replay_one, &r,
                             err, sizeof(err))) {

@@ -5,23 +5,34 @@
 #include <stdint.h>
 
 #include "kafka.h"
+#include "merkle.h"
 #include "registry.h"
 
 /* Everything a stage's process() needs; one per running stage. */
 typedef struct mt_stage_ctx {
     const mt_registry *reg;
     const char *network_id;
-    const mt_keypair *key;   /* sign: the notary key */
+    const mt_keypair *key;   /* sign: the notary key; aggregate: the aggregator key */
     const char *brokers;     /* aggregate: to replay the journal when assigned */
     const char *const *props;
     const char *group_id;    /* aggregate: its consumer group, for the committed offsets */
     const struct mt_ledger_conf *ledger_conf; /* aggregate: NULL = defaults */
-    char t_submitted[160], t_validated[160], t_attested[160], t_rejected[160], t_ledger[160];
+    const char *prefix;
+    char t_submitted[160], t_validated[160], t_attested[160], t_rejected[160], t_ledger[160], t_checkpoints[160],
+        t_receipts[160];
     /* aggregate: the ledger (its state follows commits), and the input messages a restart
      * reads again although they were journaled before the crash (skipped once each) */
     struct mt_ledger *ledger;
     struct mt_map *skip;
+    struct mt_map *receipt_topics; /* the per-facility receipts topics that exist */
     int failed;
+    /* aggregate: the journal's Merkle tree and the last checkpoint, with their values when
+     * the open transaction began (restored on abort) */
+    mt_merkle_frontier tree, tree_at_begin;
+    uint64_t cp_size, cp_size_at_begin;
+    int64_t cp_ms, cp_ms_at_begin;
+    uint64_t cp_every;       /* a checkpoint at least every this many entries (default 1000) */
+    int64_t cp_every_ms;     /* ... or this often when entries were added (default 1000 ms) */
     /* counters of committed work (for the final log line) */
     uint64_t passed, rejected, duplicates, pending_passed, pending_rejected, pending_duplicates;
 } mt_stage_ctx;
@@ -49,6 +60,14 @@ void mt_aggregate_txn_begin(void *ctx);
 void mt_aggregate_txn_committed(void *ctx);
 void mt_aggregate_txn_aborted(void *ctx);
 int64_t mt_aggregate_offset_floor(void *ctx, const char *topic, int32_t partition);
+
+/* aggregate: a signed checkpoint (tree size, root) joins the transaction when enough entries
+ * or time passed since the last, and always when closing with entries not yet covered. */
+mt_stage_result mt_aggregate_before_commit(void *ctx, mt_outbox *ob, int closing);
+
+/* The audit path of the newest leaf of a tree of f's size + 1, from f (the tree before that
+ * leaf was appended): RFC 9162 order, nearest sibling first. Returns how many hashes. */
+size_t mt_merkle_newest_path(const mt_merkle_frontier *f, unsigned char path[MT_MERKLE_MAX_INCLUSION][32]);
 
 /* Transaction hooks shared by the stages: counters (and the journal index) follow commits. */
 void mt_stage_txn_begin(void *ctx);
