@@ -207,6 +207,8 @@ cat <<'EOF'
                  -g build/demo/keys/governance.pub); every rejection keeps the original bytes.
   The ledger checked each event's chain, custody, transit, balances and element
   conservation (docs/ledger.md); events that arrived before what they depend on waited
-  in its parking buffer. Not yet: provenance figures (recycled content and origin per
-  element), checkpoints and the auditor. They are the next issues; see docs/.
+  in its parking buffer. Every producer got a receipt signed by the aggregator with a
+  Merkle inclusion proof (mintrace inspect receipts -e), and signed checkpoints commit to the
+  journal's root. Not yet: provenance figures (recycled content and origin per element) and
+  the auditor. They are the next issues; see docs/.
 EOF

@@ -1441,6 +1441,89 @@ static void test_aggregate_journals_bad_attestation(void **state)
     free(env);
 }
 
+/* The ledger entry at index among the outbox's messages (receipts interleave with them). */
+static Mintrace__V1__LedgerEntry *ledger_entry_at(const struct fx *f, uint64_t index)
+{
+    for (size_t i = 0; i < mt_outbox_count(f->ob); i++) {
+        struct out o = outbox_at(f->ob, i);
+        if (strcmp(o.topic, f->ctx.t_ledger) != 0) continue;
+        Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, o.vlen, o.val);
+        assert_non_null(e);
+        if (e->index == index) return e;
+        mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    }
+    fail_msg("no ledger entry %llu in the outbox", (unsigned long long)index);
+    return NULL;
+}
+
+/* aggregate sends each facility a receipt signed by the aggregator whose inclusion proof
+ * verifies against the journal's root, and a checkpoint over that root when closing. */
+static void test_aggregate_receipt_and_checkpoint(void **state)
+{
+    struct fx *f = *state;
+    f->ctx.cp_every = 1000000; /* only the closing checkpoint */
+    f->ctx.cp_every_ms = 3600000;
+    f->ctx.cp_ms = mt_now_ms(); /* a checkpoint was just written */
+    mt_aggregate_txn_begin(&f->ctx);
+    feed_aggregate(f, 3);
+    unsigned char root[32];
+    mt_merkle_frontier_root(&f->ctx.tree, root);
+    size_t receipts = 0;
+    for (size_t i = 0; i < mt_outbox_count(f->ob); i++) {
+        struct out o = outbox_at(f->ob, i);
+        if (strcmp(o.topic, f->ctx.t_receipts) != 0) continue;
+        receipts++;
+        assert_key(&o, FX_MINE);
+        Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, o.vlen, o.val);
+        assert_non_null(env);
+        assert_string_equal(env->payload_type, MT_PAYLOAD_RECEIPT);
+        assert_int_equal(mt_verify(f->ctx.key->pk, env->payload_type, env->payload.data, env->payload.len,
+                                   env->signatures[0]->sig.data), 0);
+        Mintrace__V1__Receipt *r = mintrace__v1__receipt__unpack(NULL, env->payload.len, env->payload.data);
+        assert_non_null(r);
+        assert_string_equal(r->facility_id, FX_MINE);
+        assert_int_equal(r->tree_size, r->ledger_index + 1);
+        /* the proof is against the tree that ends with this entry: rebuild that tree's root */
+        Mintrace__V1__LedgerEntry *e = ledger_entry_at(f, r->ledger_index);
+        unsigned char path[64][32], sub_root[32];
+        for (size_t k = 0; k < r->n_inclusion_proof; k++) memcpy(path[k], r->inclusion_proof[k].data, 32);
+        mt_merkle_frontier sub;
+        mt_merkle_frontier_init(&sub);
+        for (uint64_t k = 0; k <= r->ledger_index; k++) {
+            Mintrace__V1__LedgerEntry *ek = ledger_entry_at(f, k);
+            mt_merkle_frontier_append(&sub, ek->leaf_hash.data);
+            mintrace__v1__ledger_entry__free_unpacked(ek, NULL);
+        }
+        mt_merkle_frontier_root(&sub, sub_root);
+        assert_int_equal(mt_merkle_verify_inclusion(e->leaf_hash.data, r->ledger_index, r->tree_size,
+                                                    (const unsigned char(*)[32])path, r->n_inclusion_proof, sub_root),
+                         0);
+        path[0][0] ^= 1; /* a flipped bit fails (when there is a path at all) */
+        if (r->n_inclusion_proof)
+            assert_int_not_equal(mt_merkle_verify_inclusion(e->leaf_hash.data, r->ledger_index, r->tree_size,
+                                                            (const unsigned char(*)[32])path, r->n_inclusion_proof,
+                                                            sub_root),
+                                 0);
+        mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+        mintrace__v1__receipt__free_unpacked(r, NULL);
+        mintrace__v1__envelope__free_unpacked(env, NULL);
+    }
+    assert_int_equal(receipts, 3); /* the noted rejection names FX_MINE too */
+    size_t before = mt_outbox_count(f->ob);
+    assert_int_equal(mt_aggregate_before_commit(&f->ctx, f->ob, 0), MT_STAGE_OK);
+    assert_int_equal(mt_outbox_count(f->ob), before); /* not yet: too few entries, too soon */
+    assert_int_equal(mt_aggregate_before_commit(&f->ctx, f->ob, 1), MT_STAGE_OK);
+    assert_int_equal(mt_outbox_count(f->ob), before + 1);
+    struct out o = outbox_at(f->ob, before);
+    assert_string_equal(o.topic, f->ctx.t_checkpoints);
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, o.vlen, o.val);
+    Mintrace__V1__Checkpoint *cp = mintrace__v1__checkpoint__unpack(NULL, env->payload.len, env->payload.data);
+    assert_int_equal(cp->tree_size, 3);
+    assert_memory_equal(cp->root.data, root, 32);
+    mintrace__v1__checkpoint__free_unpacked(cp, NULL);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1513,6 +1596,7 @@ int main(void)
         T(test_sign_process_emits_attested_event),
         T(test_sign_process_revoked_to_rejected),
         T(test_aggregate_gap_free_indexes),
+        T(test_aggregate_receipt_and_checkpoint),
         T(test_aggregate_abort_reuses_indexes),
         T(test_aggregate_commit_continues_indexes),
         T(test_aggregate_journals_rejection_verbatim),
