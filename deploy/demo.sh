@@ -33,7 +33,7 @@ if [ -z "${MINTRACE_DEMO_EMBEDDED:-}" ] && command -v java >/dev/null && command
     tests/kafka/kafka.sh fetch
     MINTRACE_BROKERS=$(tests/kafka/kafka.sh start "$NET/kafka")
     export MINTRACE_BROKERS
-    "$MT_BIN/mintrace" topics create >/dev/null
+    real_kafka=1
 else
     say "no Java here: starting the embedded broker (librdkafka's mock cluster; see docs/devkafka.md)"
     "$MT_BIN/mintrace-devkafka" --bootstrap-file "$NET/bootstrap" >"$NET/devkafka.log" 2>&1 &
@@ -60,6 +60,9 @@ cat <<'EOF'
   IN-REC-PUNE      recycler       IN  Maharashtra     swarf and end-of-life magnets
   NOTARY-1         notary (mintrace-sign's key)
 EOF
+
+# the topics, and on a real broker a receipts topic per facility (ACLs keep them apart)
+[ -n "${real_kafka:-}" ] && "$MT_BIN/mintrace" topics create --registry "$NET/registry.bin" >/dev/null
 
 say "services: validate (facility signatures) -> sign (notary) -> aggregate (journal)"
 start_services 6000

@@ -212,6 +212,10 @@ const Mintrace__V1__FacilityRecord *mt_registry_find_facility(const mt_registry 
     return hit ? *hit : NULL;
 }
 
+const Mintrace__V1__Registry *mt_registry_snapshot(const mt_registry *r) {
+    return r->reg;
+}
+
 uint64_t mt_registry_version(const mt_registry *r) {
     return r->reg->version;
 }

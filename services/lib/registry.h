@@ -44,6 +44,9 @@ const mt_registry_key *mt_registry_find_key(const mt_registry *reg, const char *
 /* The facility with this id, or NULL. O(log n). */
 const Mintrace__V1__FacilityRecord *mt_registry_find_facility(const mt_registry *reg, const char *facility_id);
 
+/* The decoded registry itself (valid for the registry's lifetime). */
+const Mintrace__V1__Registry *mt_registry_snapshot(const mt_registry *reg);
+
 /* The registry snapshot's version. */
 uint64_t mt_registry_version(const mt_registry *reg);
 

@@ -11,10 +11,10 @@ mkdir -p "$NET"
 cd "$MT_ROOT"
 . deploy/pipeline.sh
 
-"$MT_BIN/mintrace" topics create >/dev/null
 make_registry e2e-net \
     "$(facility IN-IREL-CHAVARA MINE IN IN-KL 'IREL Chavara')" \
     "$(facility IN-IREL-OSCOM REFINER IN IN-OR 'IREL OSCOM')"
+"$MT_BIN/mintrace" topics create --registry "$NET/registry.bin" >/dev/null
 trap 'stop_services >/dev/null 2>&1 || true' EXIT
 start_services 8000
 
@@ -73,6 +73,10 @@ wait_services   # they exit after 8 s without input, committing what they did
 ledger_lines >"$NET/ledger.jsonl"
 # inspect prints an "error" line for the garbage message and so exits 1
 rc=0; "$MT_BIN/mintrace" inspect events.submitted -e --shallow >"$NET/submitted.jsonl" || rc=$?
+# the mine's own receipts topic, every signature checked
+"$MT_BIN/mintrace" inspect receipts.IN-IREL-CHAVARA -t mintrace.v1.Envelope -e --registry "$NET/registry.bin" \
+    -g "$NET/keys/governance.pub" >"$NET/receipts.jsonl"
+"$MT_BIN/mintrace" journal >"$NET/journal.txt"
 [ "$rc" -eq 1 ] || { echo "inspect of events.submitted exited $rc, expected 1 (one undecodable message)"; exit 1; }
 
 python3 - "$NET" <<'PY'
@@ -112,6 +116,18 @@ if by_code["REASON_CODE_UNDECODABLE_ENVELOPE"]["original"] != garbage: fail("gar
 for r in rejections:
     if r["stage"] != "STAGE_VALIDATE" or not r.get("source_topic", "").endswith("events.submitted"):
         fail("rejection does not say where it was read: %s" % r)
+
+# receipts: the mine is told of its two accepted events and the tampered copy, signed by the
+# aggregator, on its own topic
+receipts = [json.loads(l)["value"] for l in open(net + "/receipts.jsonl")]
+st = sorted(r["payload_decoded"]["status"] for r in receipts)
+if st != ["RECEIPT_STATUS_ACCEPTED", "RECEIPT_STATUS_ACCEPTED", "RECEIPT_STATUS_REJECTED"]:
+    fail("mine's receipts: %s" % st)
+for r in receipts:
+    if r["signatures_verified"] != [True] or r["signatures"][0]["role"] != "SIGNER_ROLE_AGGREGATOR":
+        fail("receipt not signed by the aggregator: %s" % r)
+# the newest checkpoint covers the whole journal and its root matches
+if "matches the journal" not in open(net + "/journal.txt").read(): fail("checkpoint does not match the journal")
 
 # nothing lost, nothing doubled: every submitted message is journaled exactly once
 if len(submitted) != len(events) + len(rejections):
