@@ -37,6 +37,8 @@ make_registry() {
 start_services() {
     local idle=$1 s
     SERVICE_PIDS=()
+    # the registry goes on its topic first: the aggregator journals it before any event
+    "$MT_BIN/mintrace" registry publish -g "$MINTRACE_GOVERNANCE_KEY" "$MINTRACE_REGISTRY_FILE" || return 1
     "$MT_BIN/mintrace-validate" --idle-exit "$idle" >"$NET/validate.log" 2>&1 &
     SERVICE_PIDS+=($!)
     "$MT_BIN/mintrace-sign" -k "$NET/keys/NOTARY-1" --idle-exit "$idle" >"$NET/sign.log" 2>&1 &

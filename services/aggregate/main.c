@@ -34,9 +34,10 @@ int main(int argc, char **argv) {
                         .brokers = mt_config_get(s.cfg, "brokers"),
                         .props = mt_config_kafka_props(s.cfg),
                         .group_id = group ? group : "mintrace-aggregate",
-                        .key = &s.key};
+                        .key = &s.key,
+                        .gov_pk = s.gov_pk};
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));
-    const char *inputs[] = {"events.attested", "rejected", NULL};
+    const char *inputs[] = {"events.attested", "rejected", "registry", NULL};
     mt_stage_ops ops = {mt_aggregate_process,     mt_aggregate_txn_begin, mt_aggregate_txn_committed,
                         mt_aggregate_txn_aborted, mt_aggregate_assigned,  mt_aggregate_offset_floor,
                         mt_aggregate_before_commit};

@@ -93,6 +93,15 @@ int mt_journal_entry(const mt_decision *d, int64_t now_ms, uint8_t **out, size_t
         e.entry_case = MINTRACE__V1__LEDGER_ENTRY__ENTRY_DUPLICATE;
         e.duplicate = &dup;
         break;
+    case MT_DECIDED_REGISTRY:
+        env = mintrace__v1__envelope__unpack(NULL, d->len, d->bytes);
+        if (!env) goto done;
+        mt_hash(env->payload.data, env->payload.len, subject);
+        mt_hash(d->bytes, d->len, statement);
+        mt_leaf_hash(d->index, MT_LEAF_REGISTRY, subject, statement, leaf);
+        e.entry_case = MINTRACE__V1__LEDGER_ENTRY__ENTRY_REGISTRY_CHANGE;
+        e.registry_change = (ProtobufCBinaryData){d->len, (uint8_t *)d->bytes};
+        break;
     case MT_DECIDED_REJECTED:
     case MT_NOTED_REJECTION: {
         const uint8_t *rb = d->bytes;

@@ -16,6 +16,8 @@
  *   envelope bytes;
  * type 2, a rejection: subject = BLAKE2b-256 of the original bytes, statement = BLAKE2b-256 of
  *   the serialized Rejection as journaled;
+ * type 3, a registry version: subject = BLAKE2b-256 of the Registry payload, statement =
+ *   BLAKE2b-256 of the governance-signed envelope bytes;
  * type 4, a duplicate: subject = event id, statement = BLAKE2b-256 of the resubmitted
  *   AttestedEvent bytes.
  * leaf hash = SHA-256(0x00 | leaf); interior node = SHA-256(0x01 | left | right) (RFC 9162).

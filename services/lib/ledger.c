@@ -88,6 +88,11 @@ struct mt_ledger {
     size_t n_log, cap_log;
     uint64_t txn_next_index, txn_arrivals;
     int oom;
+    /* the registry versions journaled, oldest first, and the governance key in force */
+    mt_registry **regs;
+    size_t n_regs, cap_regs, txn_n_regs;
+    unsigned char gov_pk[MT_PK_LEN], txn_gov_pk[MT_PK_LEN];
+    int have_gov, txn_have_gov;
 };
 
 static void *clone(const void *v) {
@@ -163,6 +168,9 @@ void mt_ledger_commit(mt_ledger *l) {
     l->n_log = 0;
     l->txn_next_index = l->next_index;
     l->txn_arrivals = l->arrivals;
+    l->txn_n_regs = l->n_regs;
+    memcpy(l->txn_gov_pk, l->gov_pk, MT_PK_LEN);
+    l->txn_have_gov = l->have_gov;
     l->oom = 0;
 }
 
@@ -175,6 +183,9 @@ void mt_ledger_abort(mt_ledger *l) {
     }
     l->next_index = l->txn_next_index;
     l->arrivals = l->txn_arrivals;
+    while (l->n_regs > l->txn_n_regs) mt_registry_destroy(l->regs[--l->n_regs]);
+    memcpy(l->gov_pk, l->txn_gov_pk, MT_PK_LEN);
+    l->have_gov = l->txn_have_gov;
     l->oom = 0;
 }
 
@@ -205,7 +216,34 @@ void mt_ledger_free(mt_ledger *l) {
     mt_map_free(l->events, free);
     mt_map_free(l->chains, free);
     mt_map_free(l->parked, free);
+    for (size_t i = 0; i < l->n_regs; i++) mt_registry_destroy(l->regs[i]);
+    free(l->regs);
     free(l);
+}
+
+void mt_ledger_set_governance(mt_ledger *l, const unsigned char gov_pk[MT_PK_LEN]) {
+    memcpy(l->gov_pk, gov_pk, MT_PK_LEN);
+    l->have_gov = 1;
+    memcpy(l->txn_gov_pk, gov_pk, MT_PK_LEN);
+    l->txn_have_gov = 1;
+}
+
+uint64_t mt_ledger_registry_version(const mt_ledger *l) {
+    return l->n_regs ? mt_registry_version(l->regs[l->n_regs - 1]) : 0;
+}
+
+/* The registry version an AttestedEvent was attested with, read without verifying anything
+ * (mt_attested_open verifies, with that version). -1 if the bytes do not say. */
+static int attested_version(const uint8_t *bytes, size_t len, uint64_t *version) {
+    Mintrace__V1__AttestedEvent *ae = mintrace__v1__attested_event__unpack(NULL, len, bytes);
+    Mintrace__V1__Envelope *env = ae ? mintrace__v1__envelope__unpack(NULL, ae->attestation.len, ae->attestation.data) : NULL;
+    Mintrace__V1__Attestation *att = env ? mintrace__v1__attestation__unpack(NULL, env->payload.len, env->payload.data) : NULL;
+    int rc = att ? 0 : -1;
+    if (att) *version = att->registry_version;
+    if (att) mintrace__v1__attestation__free_unpacked(att, NULL);
+    if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
+    if (ae) mintrace__v1__attested_event__free_unpacked(ae, NULL);
+    return rc;
 }
 
 uint64_t mt_ledger_next_index(const mt_ledger *l) {
@@ -231,6 +269,11 @@ static uint64_t element_in(const batch *b, const char *sym, uint64_t mass) {
 /* Oxygen, hydrogen, carbon and nitrogen come and go with oxides, hydrides and carbonates. */
 static int tracked(const char *sym) {
     return strcmp(sym, "O") && strcmp(sym, "H") && strcmp(sym, "C") && strcmp(sym, "N");
+}
+
+/* A 128-bit sum for a message: 64 bits, or the largest 64-bit value past them. */
+static uint64_t saturate(u128 x) {
+    return x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
 }
 
 static uint64_t sum_el(Mintrace__V1__ElementMass **el, size_t n, const char *sym) {
@@ -283,19 +326,21 @@ static outcome check_elements(const mt_ledger *l, const Mintrace__V1__BatchEvent
             for (size_t p = 0; p < o && !seen; p++) seen = sum_el(ev->outputs[p]->elements, ev->outputs[p]->n_elements, sym) > 0;
             for (size_t q = 0; q < e && !seen; q++) seen = strcmp(ev->outputs[o]->elements[q]->element, sym) == 0;
             if (seen) continue;
-            uint64_t out = 0, in = 0;
+            u128 out = 0, in = 0; /* sums of 64-bit masses: they must not wrap into a small number */
             for (size_t p = 0; p < ev->n_outputs; p++) out += sum_el(ev->outputs[p]->elements, ev->outputs[p]->n_elements, sym);
             for (size_t i = 0; i < ev->n_inputs; i++)
                 in += element_in(get_batch(l, ev->inputs[i]->batch_id), sym, ev->inputs[i]->mass_mg);
             for (size_t u = 0; u < ev->n_untracked_inputs; u++)
                 in += sum_el(ev->untracked_inputs[u]->elements, ev->untracked_inputs[u]->n_elements, sym);
-            if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE)
+            /* untracked feedstock enters only a RECYCLE of untracked feedstock */
+            if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE &&
+                ev->recycle->feedstock != MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED)
                 in += sum_el(ev->recycle->untracked_feedstock, ev->recycle->n_untracked_feedstock, sym);
-            uint64_t allowed = in + (uint64_t)((u128)in * l->conf.tolerance_ppm / 1000000);
+            u128 allowed = in + in * l->conf.tolerance_ppm / 1000000;
             if (out > allowed)
                 return reject(j, R(ELEMENT_NOT_CONSERVED),
-                              "%s: outputs hold %" PRIu64 " mg, inputs %" PRIu64 " mg (+%u ppm tolerance)", sym, out, in,
-                              l->conf.tolerance_ppm);
+                              "%s: outputs hold %" PRIu64 " mg, inputs %" PRIu64 " mg (+%u ppm tolerance)", sym,
+                              saturate(out), saturate(in), l->conf.tolerance_ppm);
         }
     return DECIDE_ACCEPT;
 }
@@ -312,8 +357,9 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
     if (!key) return reject(j, R(UNKNOWN_KEY), "key %.40s is not in the registry", env->signatures[0]->key_id);
     if (strcmp(key->facility->facility_id, fac) != 0)
         return reject(j, R(KEY_FACILITY_MISMATCH), "key %s belongs to %s", key->key_id, key->facility->facility_id);
-    int krc = mt_registry_key_valid_at(key, a->att->notary_time_ms, j->v.detail, sizeof(j->v.detail));
-    if (krc) return reject(j, (mt_reason)krc, "%s", j->v.detail);
+    char why[sizeof(j->v.detail)]; /* not j->v.detail itself: reject() would print it onto itself */
+    int krc = mt_registry_key_valid_at(key, a->att->notary_time_ms, why, sizeof(why));
+    if (krc) return reject(j, (mt_reason)krc, "%s", why);
     if (!mt_role_allows(key->facility->role, ev->kind))
         return reject(j, R(ROLE_NOT_ALLOWED), "%s is a %s and may not emit %s", fac,
                       mt_enum_name(&mintrace__v1__facility_role__descriptor, key->facility->role),
@@ -394,11 +440,12 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
         if (check_elements(l, ev, j) == DECIDE_REJECT) return DECIDE_REJECT;
     }
     if (kind == K(SPLIT) || kind == K(MERGE)) {
-        uint64_t in = 0, out = 0;
+        u128 in = 0, out = 0; /* sums of 64-bit masses: they must not wrap into a small number */
         for (size_t i = 0; i < ev->n_inputs; i++) in += ev->inputs[i]->mass_mg;
         for (size_t o = 0; o < ev->n_outputs; o++) out += ev->outputs[o]->mass_mg;
-        if (out > in + (uint64_t)((u128)in * l->conf.tolerance_ppm / 1000000))
-            return reject(j, R(ELEMENT_NOT_CONSERVED), "repacking makes %" PRIu64 " mg of %" PRIu64 " mg", out, in);
+        if (out > in + in * l->conf.tolerance_ppm / 1000000)
+            return reject(j, R(ELEMENT_NOT_CONSERVED), "repacking makes %" PRIu64 " mg of %" PRIu64 " mg", saturate(out),
+                          saturate(in));
     }
 
     /* what it voids */
@@ -549,6 +596,41 @@ static void emit(mt_ledger *l, mt_decision *d, mt_decision_fn fn, void *arg) {
     fn(arg, d);
 }
 
+/* Opens an attested event with the registry version it was attested with (journaled; or,
+ * before any is, the fallback). Returns 0 (a opened, *reg_used set), 1 when that version is
+ * not journaled yet (j says so: the event must wait), or 2 when it cannot be judged (v says
+ * why: journal a rejection). Release a in every case. */
+static int open_event(const mt_ledger *l, const mt_registry *fallback, const char *network_id, const uint8_t *bytes,
+                      size_t len, mt_attested *a, mt_verdict *v, const mt_registry **reg_used, judged *j) {
+    const mt_registry *reg = fallback;
+    memset(a, 0, sizeof(*a));
+    if (l->n_regs) {
+        uint64_t version = 0;
+        reg = NULL;
+        if (attested_version(bytes, len, &version) == 0) {
+            for (size_t i = 0; i < l->n_regs && !reg; i++)
+                if (mt_registry_version(l->regs[i]) == version) reg = l->regs[i];
+            if (!reg && version > mt_ledger_registry_version(l)) {
+                memset(j, 0, sizeof(*j));
+                park(j, 0, "attested with registry version %" PRIu64 ", not journaled yet", version);
+                return 1;
+            }
+        }
+        if (!reg) {
+            memset(v, 0, sizeof(*v));
+            mt_verdict_reject(v, R(BAD_ATTESTATION), "attested with registry version %" PRIu64 ", never journaled",
+                              version);
+            return 2;
+        }
+    }
+    if (!reg) {
+        mt_verdict_reject(v, R(BAD_ATTESTATION), "no registry to judge with");
+        return 2;
+    }
+    *reg_used = reg;
+    return mt_attested_open(reg, network_id, bytes, len, a, v) ? 2 : 0;
+}
+
 /* Decides one opened event: a decision through fn, or parked (returns 1). */
 static int decide(mt_ledger *l, const mt_registry *reg, const mt_attested *a, mt_decision *d, judged *j,
                   mt_decision_fn fn, void *arg) {
@@ -634,8 +716,26 @@ static int release_parked(mt_ledger *l, const mt_registry *reg, const char *netw
             mt_attested a;
             mt_verdict v;
             judged j;
-            if (mt_attested_open(reg, network_id, p->bytes, p->len, &a, &v)) { /* cannot happen: it opened before */
+            const mt_registry *used = NULL;
+            int opened = open_event(l, reg, network_id, p->bytes, p->len, &a, &v, &used, &j);
+            if (opened == 1) { /* its registry version is still to come */
                 mt_attested_release(&a);
+                continue;
+            }
+            if (opened == 2) { /* judged now, and refused: it leaves the buffer as a rejection */
+                parked *keep = clone(p);
+                mt_attested_release(&a);
+                if (!keep) {
+                    free(pl.v);
+                    return -1;
+                }
+                remove_undoable(l, l->parked, &keep->arrival, sizeof(keep->arrival));
+                mt_decision d = {.kind = MT_DECIDED_REJECTED, .verdict = v, .bytes = keep->bytes, .len = keep->len,
+                                 .source_topic = keep->topic, .source_partition = keep->partition,
+                                 .source_offset = keep->offset};
+                emit(l, &d, fn, arg);
+                free(keep);
+                progress = 1;
                 continue;
             }
             /* the decision's bytes must outlive the parked entry, which decide() may remove */
@@ -650,9 +750,9 @@ static int release_parked(mt_ledger *l, const mt_registry *reg, const char *netw
             uint64_t arrival = p->arrival;
             /* judge first without changing anything: only a decided event leaves the buffer */
             memset(&j, 0, sizeof(j));
-            if (get_event(l, a.event_id) || judge(l, reg, &a, &j) != DECIDE_PARK) {
+            if (get_event(l, a.event_id) || judge(l, used, &a, &j) != DECIDE_PARK) {
                 remove_undoable(l, l->parked, &arrival, sizeof(arrival));
-                decide(l, reg, &a, &d, &j, fn, arg);
+                decide(l, used, &a, &d, &j, fn, arg);
                 progress = 1;
             }
             mt_attested_release(&a);
@@ -676,7 +776,9 @@ static int release_parked(mt_ledger *l, const mt_registry *reg, const char *netw
         mt_decision d = {.kind = MT_DECIDED_REJECTED, .bytes = keep->bytes, .len = keep->len,
                          .source_topic = keep->topic, .source_partition = keep->partition,
                          .source_offset = keep->offset};
-        if (mt_attested_open(reg, network_id, keep->bytes, keep->len, &a, &v) == 0) {
+        const mt_registry *used = NULL;
+        judged jw;
+        if (open_event(l, reg, network_id, keep->bytes, keep->len, &a, &v, &used, &jw) == 0) {
             memcpy(d.verdict.event_id, a.event_id, MT_HASH_LEN);
             d.verdict.has_event_id = 1;
             snprintf(d.verdict.facility_id, sizeof(d.verdict.facility_id), "%s", a.ev->facility_id);
@@ -698,7 +800,14 @@ int mt_ledger_offer(mt_ledger *l, const mt_registry *reg, const char *network_id
     mt_decision d = {.bytes = bytes, .len = len, .source_topic = topic, .source_partition = partition,
                      .source_offset = offset};
     judged j;
-    if (mt_attested_open(reg, network_id, bytes, len, &a, &d.verdict)) {
+    const mt_registry *used = NULL;
+    int opened = open_event(l, reg, network_id, bytes, len, &a, &d.verdict, &used, &j);
+    if (opened == 1) {
+        mt_attested_release(&a);
+        if (park_event(l, &j, bytes, len, topic, partition, offset)) return -1;
+        return release_parked(l, reg, network_id, fn, arg);
+    }
+    if (opened == 2) {
         /* a bad attestation is never remembered by event id: a forged one must not block the
          * real event */
         mt_attested_release(&a);
@@ -706,7 +815,7 @@ int mt_ledger_offer(mt_ledger *l, const mt_registry *reg, const char *network_id
         emit(l, &d, fn, arg);
         return l->oom ? -1 : 0;
     }
-    int parked_now = decide(l, reg, &a, &d, &j, fn, arg);
+    int parked_now = decide(l, used, &a, &d, &j, fn, arg);
     mt_attested_release(&a);
     if (parked_now && park_event(l, &j, bytes, len, topic, partition, offset)) return -1;
     return release_parked(l, reg, network_id, fn, arg);
@@ -752,6 +861,46 @@ int mt_ledger_note_rejection(mt_ledger *l, const uint8_t *bytes, size_t len, con
     return l->oom ? -1 : 0;
 }
 
+int mt_ledger_note_registry(mt_ledger *l, const char *network_id, const uint8_t *bytes, size_t len, const char *topic,
+                            int32_t partition, int64_t offset, mt_decision_fn fn, void *arg) {
+    mt_decision d = {.bytes = bytes, .len = len, .source_topic = topic, .source_partition = partition,
+                     .source_offset = offset};
+    char err[256] = "no governance key is configured";
+    mt_registry *reg = l->have_gov ? mt_registry_from_envelope(bytes, len, "registry", l->gov_pk, network_id, err,
+                                                               sizeof(err))
+                                   : NULL;
+    uint64_t last = mt_ledger_registry_version(l);
+    if (reg && l->n_regs && mt_registry_version(reg) != last + 1) {
+        snprintf(err, sizeof(err), "version %" PRIu64 " does not follow version %" PRIu64, mt_registry_version(reg),
+                 last);
+        mt_registry_destroy(reg);
+        reg = NULL;
+    }
+    if (reg && l->n_regs == l->cap_regs) {
+        size_t cap = l->cap_regs ? l->cap_regs * 2 : 8;
+        mt_registry **nr = realloc(l->regs, cap * sizeof(*nr));
+        if (!nr) {
+            mt_registry_destroy(reg);
+            return -1;
+        }
+        l->regs = nr;
+        l->cap_regs = cap;
+    }
+    if (!reg) {
+        d.kind = MT_DECIDED_REJECTED;
+        mt_verdict_reject(&d.verdict, R(BAD_REGISTRY), "%s", err);
+        emit(l, &d, fn, arg);
+        return l->oom ? -1 : 0;
+    }
+    l->regs[l->n_regs++] = reg;
+    /* governance rotation: the version after this one is signed by the key it names */
+    const Mintrace__V1__Registry *r = mt_registry_snapshot(reg);
+    if (r->next_governance_public_key.len == MT_PK_LEN) memcpy(l->gov_pk, r->next_governance_public_key.data, MT_PK_LEN);
+    d.kind = MT_DECIDED_REGISTRY;
+    emit(l, &d, fn, arg);
+    return release_parked(l, NULL, network_id, fn, arg);
+}
+
 /* ---- replay ---- */
 
 typedef struct replay_check {
@@ -790,9 +939,13 @@ int mt_ledger_replay(mt_ledger *l, const mt_registry *reg, const char *network_i
         mt_decision d = {.bytes = b, .len = blen};
         judged j;
         chk.want = MT_DECIDED_ACCEPTED;
-        if (!b || mt_attested_open(reg, network_id, b, blen, &a, &d.verdict)) {
+        const mt_registry *used = NULL;
+        int opened = b ? open_event(l, reg, network_id, b, blen, &a, &d.verdict, &used, &j) : 2;
+        if (opened == 1) {
+            snprintf(errstr, errstr_size, "journal entry %" PRIu64 ": accepted, but %s", e->index, j.waits);
+        } else if (opened == 2) {
             snprintf(errstr, errstr_size, "journal entry %" PRIu64 ": %s", e->index, d.verdict.detail);
-        } else if (decide(l, reg, &a, &d, &j, check_decision, &chk) == 1) {
+        } else if (decide(l, used, &a, &d, &j, check_decision, &chk) == 1) {
             snprintf(errstr, errstr_size, "journal entry %" PRIu64 ": accepted, but %s", e->index, j.waits);
         } else if (!chk.ok) {
             snprintf(errstr, errstr_size, "%s", chk.why);
@@ -805,12 +958,14 @@ int mt_ledger_replay(mt_ledger *l, const mt_registry *reg, const char *network_i
         Mintrace__V1__Rejection *r = mintrace__v1__rejection__unpack(NULL, e->rejection.len, e->rejection.data);
         if (r && r->stage == MINTRACE__V1__STAGE__STAGE_AGGREGATE) {
             /* the aggregator's own verdict on attested bytes: remember the event, except a
-             * park expiry or a bad attestation (those may legitimately come again) */
+             * park expiry or an attestation that did not open (bad, or for another network):
+             * those may legitimately come again, and mt_ledger_offer() forgets them too */
             Mintrace__V1__AttestedEvent *ae = mintrace__v1__attested_event__unpack(NULL, r->original.len, r->original.data);
             char key_id[MT_KEY_ID_LEN + 1];
             uint64_t seq;
             if (ae && r->event_id.len == MT_HASH_LEN && r->code != R(CHAIN_GAP) && r->code != R(PARK_EXPIRED) &&
-                r->code != R(BAD_ATTESTATION) && envelope_chain(ae->envelope.data, ae->envelope.len, key_id, &seq) == 0)
+                r->code != R(BAD_ATTESTATION) && r->code != R(WRONG_NETWORK) &&
+                envelope_chain(ae->envelope.data, ae->envelope.len, key_id, &seq) == 0)
                 record_rejected(l, r->event_id.data, key_id, seq, l->next_index);
             if (ae) mintrace__v1__attested_event__free_unpacked(ae, NULL);
             l->next_index++;
@@ -826,6 +981,14 @@ int mt_ledger_replay(mt_ledger *l, const mt_registry *reg, const char *network_i
             }
         }
         if (r) mintrace__v1__rejection__free_unpacked(r, NULL);
+    } else if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_REGISTRY_CHANGE) {
+        chk.want = MT_DECIDED_REGISTRY;
+        rc = mt_ledger_note_registry(l, network_id, e->registry_change.data, e->registry_change.len, "", 0, 0,
+                                     check_decision, &chk);
+        if (rc == 0 && !chk.ok) {
+            snprintf(errstr, errstr_size, "%s", chk.why);
+            rc = -1;
+        }
     } else if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_DUPLICATE) {
         l->next_index++;
         rc = 0;

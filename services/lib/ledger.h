@@ -31,6 +31,7 @@ typedef enum {
     MT_DECIDED_REJECTED = 2,  /* an event the ledger rejected: journal a Rejection */
     MT_DECIDED_DUPLICATE = 3, /* an exact resubmission: journal a Duplicate */
     MT_NOTED_REJECTION = 4,   /* another stage's rejection read from the rejected topic */
+    MT_DECIDED_REGISTRY = 5,  /* a new registry version: journal it (registry_change) */
 } mt_decision_kind;
 
 /* One journal entry the ledger decided; the caller journals it at `index`. */
@@ -59,6 +60,22 @@ void mt_ledger_free(mt_ledger *l);
 void mt_ledger_begin(mt_ledger *l);
 void mt_ledger_commit(mt_ledger *l);
 void mt_ledger_abort(mt_ledger *l);
+
+/* The trust root: the governance public key the first registry version must be signed by.
+ * Later versions are signed by the key in force: a registry that names a
+ * next_governance_public_key hands governance to that key for the version after it. Until a
+ * registry version is journaled, offers are judged with the registry passed to them. */
+void mt_ledger_set_governance(mt_ledger *l, const unsigned char gov_pk[MT_PK_LEN]);
+
+/* Notes a message of the registry topic (a governance-signed Registry envelope). A valid next
+ * version is journaled (MT_DECIDED_REGISTRY) and from then on judges every event attested with
+ * that version; anything else is journaled as a BAD_REGISTRY rejection. Events attested with
+ * a version not journaled yet wait in the parking buffer. Returns -1 when out of memory. */
+int mt_ledger_note_registry(mt_ledger *l, const char *network_id, const uint8_t *bytes, size_t len, const char *topic,
+                            int32_t partition, int64_t offset, mt_decision_fn fn, void *arg);
+
+/* The newest journaled registry version, or 0. */
+uint64_t mt_ledger_registry_version(const mt_ledger *l);
 
 /* Offers one message of events.attested (bytes as read, and where). Decisions (this event's,
  * and those of parked events it releases) go to fn in journal order; a parked event produces

@@ -49,7 +49,7 @@ int mt_service_init(mt_service *s, const char *prog, const char *usage, const mt
     if (need & MT_NEED_REGISTRY) {
         const char *path = mt_config_get(s->cfg, "registry.file");
         const char *gov = mt_config_get(s->cfg, "governance.key");
-        unsigned char gov_pk[MT_PK_LEN];
+        unsigned char *gov_pk = s->gov_pk;
         if (!path || !gov) {
             mt_log_error("need registry.file and governance.key (--registry, --governance-key, or their "
                          "MINTRACE_ variables)");

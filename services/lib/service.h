@@ -19,6 +19,7 @@ typedef struct mt_service {
     const char *prog;
     mt_config *cfg;
     mt_registry *reg;  /* with MT_NEED_REGISTRY */
+    unsigned char gov_pk[MT_PK_LEN]; /* with MT_NEED_REGISTRY: the governance key it is signed by */
     mt_keypair key;    /* with MT_NEED_KEY */
     int argi;          /* first non-option argument */
 } mt_service;

@@ -21,6 +21,7 @@ void mt_stage_ctx_topics(mt_stage_ctx *c, const char *prefix) {
     snprintf(c->t_ledger, sizeof(c->t_ledger), "%sledger", prefix);
     snprintf(c->t_checkpoints, sizeof(c->t_checkpoints), "%scheckpoints", prefix);
     snprintf(c->t_receipts, sizeof(c->t_receipts), "%sreceipts", prefix);
+    snprintf(c->t_registry, sizeof(c->t_registry), "%sregistry", prefix);
     c->prefix = prefix;
 }
 
@@ -138,6 +139,7 @@ static int send_receipt(mt_stage_ctx *c, mt_outbox *ob, const mt_decision *d,
     r.reason = d->verdict.code;
     r.detail = (char *)d->verdict.detail;
     switch (d->kind) {
+    case MT_DECIDED_REGISTRY: return 0; /* nobody's event: no receipt */
     case MT_DECIDED_ACCEPTED: r.status = MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_ACCEPTED; break;
     case MT_DECIDED_DUPLICATE: r.status = MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_DUPLICATE; break;
     case MT_DECIDED_REJECTED: r.status = MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED; break;
@@ -195,6 +197,10 @@ static void on_decision(void *arg, const mt_decision *d) {
         c->pending_rejected++;
         break;
     case MT_NOTED_REJECTION: c->pending_rejected++; break;
+    case MT_DECIDED_REGISTRY:
+        mt_log_info("registry version %llu journaled at index %llu",
+                    (unsigned long long)mt_ledger_registry_version(c->ledger), (unsigned long long)d->index);
+        break;
     }
 }
 
@@ -229,11 +235,16 @@ mt_stage_result mt_aggregate_process(void *opaque, const rd_kafka_message_t *rkm
     if (c->skip && mt_map_remove(c->skip, key, klen)) return MT_STAGE_OK; /* journaled before a restart */
 
     journal_out jo = {c, ob};
-    int rc = strcmp(topic, c->t_rejected) == 0
-                 ? mt_ledger_note_rejection(c->ledger, rkm->payload, rkm->len, topic, rkm->partition, rkm->offset,
-                                            on_decision, &jo)
-                 : mt_ledger_offer(c->ledger, c->reg, c->network_id, rkm->payload, rkm->len, topic, rkm->partition,
-                                   rkm->offset, on_decision, &jo);
+    int rc;
+    if (strcmp(topic, c->t_rejected) == 0)
+        rc = mt_ledger_note_rejection(c->ledger, rkm->payload, rkm->len, topic, rkm->partition, rkm->offset, on_decision,
+                                      &jo);
+    else if (strcmp(topic, c->t_registry) == 0)
+        rc = mt_ledger_note_registry(c->ledger, c->network_id, rkm->payload, rkm->len, topic, rkm->partition,
+                                     rkm->offset, on_decision, &jo);
+    else
+        rc = mt_ledger_offer(c->ledger, c->reg, c->network_id, rkm->payload, rkm->len, topic, rkm->partition,
+                             rkm->offset, on_decision, &jo);
     if (rc || c->failed) {
         mt_log_error("aggregate: out of memory journaling %s [%d] @%lld", topic, (int)rkm->partition,
                      (long long)rkm->offset);
@@ -350,6 +361,7 @@ int mt_aggregate_assigned(void *opaque, rd_kafka_t *producer, const rd_kafka_top
     c->ledger = mt_ledger_new(c->ledger_conf);
     c->skip = mt_map_new();
     if (!c->ledger || !c->skip) goto out;
+    if (c->gov_pk) mt_ledger_set_governance(c->ledger, c->gov_pk);
     mt_merkle_frontier_init(&c->tree);
     c->cp_size = 0; /* the next commit checkpoints what the journal holds */
     c->cp_ms = 0;

@@ -69,6 +69,7 @@ int cmd_inventory(int argc, char **argv) {
     holdings hs = {0};
     rc = MT_EXIT_FAIL;
     if (!r.l) goto out;
+    mt_ledger_set_governance(r.l, s.gov_pk);
     if (mt_kafka_read_topic(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg),
                             mt_service_topic(&s, "ledger", topic, sizeof(topic)), RD_KAFKA_OFFSET_BEGINNING, -1, 1,
                             &mt_run, replay_entry, &r, err, sizeof(err))) {

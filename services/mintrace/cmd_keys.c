@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "kafka.h"
 #include "commands.h"
 #include "log.h"
 #include "registry.h"
@@ -54,7 +55,8 @@ int cmd_registry(int argc, char **argv) {
     mt_service s;
     int rc = mt_service_init(&s, "mintrace registry",
                              "sign -k GOVERNANCE_KEY -o OUT REGISTRY.json\n"
-                             "       mintrace registry show -g GOVERNANCE_KEY.pub REGISTRY",
+                             "       mintrace registry show -g GOVERNANCE_KEY.pub REGISTRY\n"
+                             "       mintrace registry publish -g GOVERNANCE_KEY.pub REGISTRY   (to the registry topic)",
                              opts, 0, argc, argv);
     if (rc >= 0) return rc;
     rc = MT_EXIT_USAGE;
@@ -62,8 +64,9 @@ int cmd_registry(int argc, char **argv) {
     size_t len;
     char *text = NULL;
     uint8_t *out = NULL;
-    if (s.argi != argc - 2 || (strcmp(argv[s.argi], "sign") && strcmp(argv[s.argi], "show"))) {
-        mt_log_error("usage: registry sign|show FILE (try --help)");
+    if (s.argi != argc - 2 ||
+        (strcmp(argv[s.argi], "sign") && strcmp(argv[s.argi], "show") && strcmp(argv[s.argi], "publish"))) {
+        mt_log_error("usage: registry sign|show|publish FILE (try --help)");
         goto done;
     }
     const char *file = argv[s.argi + 1];
@@ -71,17 +74,38 @@ int cmd_registry(int argc, char **argv) {
         mt_log_error("%s: cannot read", file);
         goto done;
     }
-    if (!strcmp(argv[s.argi], "show")) {
+    if (!strcmp(argv[s.argi], "show") || !strcmp(argv[s.argi], "publish")) {
         unsigned char gov[MT_PK_LEN];
         const char *g = mt_config_get(s.cfg, "governance.key");
         if (!g || mt_pubkey_load(gov, g, err, sizeof(err))) {
-            mt_log_error("%s", g ? err : "show needs -g GOVERNANCE_KEY.pub");
+            mt_log_error("%s", g ? err : "show and publish need -g GOVERNANCE_KEY.pub");
             goto done;
         }
         mt_registry *reg = mt_registry_from_envelope(text, len, file, gov, NULL, err, sizeof(err));
         if (!reg) {
             mt_log_error("%s", err);
             rc = MT_EXIT_FAIL;
+            goto done;
+        }
+        if (!strcmp(argv[s.argi], "publish")) { /* the aggregator journals it, in order with the events */
+            char topic[200];
+            const Mintrace__V1__Registry *r = mt_registry_snapshot(reg);
+            rd_kafka_conf_t *conf = mt_config_get(s.cfg, "brokers")
+                                        ? mt_kafka_conf_new(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg),
+                                                            err, sizeof(err))
+                                        : NULL;
+            rd_kafka_t *rk = conf ? mt_kafka_producer_new(conf, NULL, -1, err, sizeof(err)) : NULL;
+            rc = rk && mt_kafka_produce_sync(rk, mt_service_topic(&s, "registry", topic, sizeof(topic)), r->network_id,
+                                             strlen(r->network_id), text, len, 30000, err, sizeof(err)) == 0
+                     ? MT_EXIT_OK
+                     : MT_EXIT_FAIL;
+            if (rc)
+                mt_log_error("%s", conf || mt_config_get(s.cfg, "brokers") ? err : "publish needs -b BROKERS");
+            else
+                mt_log_info("registry version %llu of %s published to %s", (unsigned long long)r->version,
+                            r->network_id, topic);
+            if (rk) rd_kafka_destroy(rk);
+            mt_registry_destroy(reg);
             goto done;
         }
         Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, len, (uint8_t *)text);

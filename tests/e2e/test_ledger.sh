@@ -18,17 +18,19 @@ cd "$MT_ROOT"
 . tests/e2e/ledger/scenario.sh
 T0=$(( ($(date +%s) - 86400) * 1000 ))   # yesterday: every event is in the notary's past
 
-"$MT_BIN/mintrace" topics create >/dev/null
 ledger_network ledger-e2e
+"$MT_BIN/mintrace" topics create --registry "$NET/registry.bin" >/dev/null
 trap 'stop_services >/dev/null 2>&1 || true' EXIT
 start_services 8000
 ledger_scenario
-expected=$(wc -l <"$OUT/PLAN")
+expected=$(plan_messages <"$OUT/PLAN")
 
 ledger_lines() { "$MT_BIN/mintrace" inspect ledger -e --registry "$NET/registry.bin" -g "$NET/keys/governance.pub"; }
-for _ in $(seq 1 120); do
-    [ "$(ledger_lines | wc -l)" -ge "$expected" ] && break
-    sleep 0.5
+end=$((SECONDS + 60))
+while [ "$(ledger_lines | wc -l)" -lt "$expected" ]; do
+    [ "$SECONDS" -lt "$end" ] ||
+        { echo "FAIL: $(ledger_lines | wc -l) journal entries after 60 s, $expected messages submitted"; exit 1; }
+    sleep 0.25
 done
 stop_services
 ledger_lines >"$NET/ledger.jsonl"
@@ -74,10 +76,12 @@ for i, l in enumerate(ledger):
         fail("entry %d has index %s, key %s" % (i, l["value"].get("index"), l["key"]))
 
 # every entry, with the bytes that were submitted for it
-accepted, rejected, duplicates = [], [], []
+accepted, rejected, duplicates, registries = [], [], [], []
 for l in ledger:
     v = l["value"]
-    if "event" in v:
+    if "registry_change" in v:  # the registry is journaled in order with the events
+        registries.append(v["registry_change_decoded"]["payload_decoded"]["version"])
+    elif "event" in v:
         accepted.append((v, base64.b64decode(v["event"]["envelope"])))
     elif "duplicate" in v:
         duplicates.append((v, fields(base64.b64decode(v["duplicate"]["attested"]))[1]))

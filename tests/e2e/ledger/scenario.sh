@@ -15,7 +15,8 @@
 #   STATE       emit's state folder (write-ahead files: one chain per key)
 #   OUT         where the event files, emit's outputs, PLAN and EXPECTED are written
 # Writes:
-#   OUT/PLAN      one line per submitted message, in order: "emit FACILITY FILE" or "raw FACILITY FILE"
+#   OUT/PLAN      what was submitted, in order: "emit FACILITY FILE" (FILE: JSON events; emit's
+#                 output, one line per event, in FILE.out) or "raw FACILITY FILE" (one message)
 #   OUT/EXPECTED  one line per expected verdict other than acceptance:
 #                 "REJECT CODE FACILITY FILE" (FILE: the submitted bytes) or "DUPLICATE FACILITY FILE"
 # The ids of the accepted events are the emit outputs OUT/*.json.out.
@@ -52,6 +53,14 @@ submit_emit() {
 produce() {
     kcat -P -b "$MINTRACE_BROKERS" -t "${MINTRACE_TOPIC_PREFIX}events.submitted" -k "$1" \
         -X topic.partitioner=murmur2_random "$2"
+}
+# plan_messages <PLAN: how many messages the plan's lines submitted
+plan_messages() {
+    local n=0 how file
+    while read -r how _ file; do
+        if [ "$how" = emit ]; then n=$((n + $(wc -l <"$file.out"))); else n=$((n + 1)); fi
+    done
+    echo "$n"
 }
 submit_raw() { # submit_raw FACILITY FILE
     echo "raw $1 $2" >>"$OUT/PLAN"
