@@ -79,8 +79,20 @@ int mt_journal_describe(FILE *fp, const void *bytes, size_t len, mt_journal_tall
         if (e->duplicate->event_id.len == MT_HASH_LEN) mt_hex_encode(e->duplicate->event_id.data, 6, hex);
         fprintf(fp, "%8" PRIu64 "  duplicate %s… was decided at %" PRIu64 "\n", e->index, hex, e->duplicate->first_index);
         t->duplicates++;
-    } else
-        fprintf(fp, "%8" PRIu64 "  registry change\n", e->index);
+    } else {
+        Mintrace__V1__Envelope *env =
+            mintrace__v1__envelope__unpack(NULL, e->registry_change.len, e->registry_change.data);
+        Mintrace__V1__Registry *r = env ? mintrace__v1__registry__unpack(NULL, env->payload.len, env->payload.data) : NULL;
+        if (r)
+            fprintf(fp, "%8" PRIu64 "  registry  version %" PRIu64 " of %s: %zu facilities, signed by governance key %s\n",
+                    e->index, r->version, r->network_id, r->n_facilities,
+                    env->n_signatures ? env->signatures[0]->key_id : "(none)");
+        else
+            fprintf(fp, "%8" PRIu64 "  registry  (not decodable)\n", e->index);
+        t->registry++;
+        if (r) mintrace__v1__registry__free_unpacked(r, NULL);
+        if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
+    }
     mintrace__v1__ledger_entry__free_unpacked(e, NULL);
     return 0;
 }
@@ -96,6 +108,7 @@ void mt_journal_tally_print(FILE *fp, const mt_journal_tally *t) {
     }
     if (*sep == ',') fputc(')', fp);
     if (t->duplicates) fprintf(fp, ", %" PRIu64 " duplicate%s", t->duplicates, t->duplicates == 1 ? "" : "s");
+    if (t->registry) fprintf(fp, ", %" PRIu64 " registry version%s", t->registry, t->registry == 1 ? "" : "s");
     if (t->gaps) fprintf(fp, "; %" PRIu64 " index gap(s)!", t->gaps);
     if (t->undecodable) fprintf(fp, "; %" PRIu64 " undecodable entr%s!", t->undecodable, t->undecodable == 1 ? "y" : "ies");
     fputc('\n', fp);

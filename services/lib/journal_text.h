@@ -8,7 +8,7 @@
 
 /* Counts of a journal read so far. */
 typedef struct mt_journal_tally {
-    uint64_t entries, accepted, rejected, duplicates, undecodable;
+    uint64_t entries, accepted, rejected, duplicates, registry, undecodable;
     uint64_t by_reason[64]; /* rejections by ReasonCode (codes >= 64 counted in [0]) */
     uint64_t next_index;    /* the index the next entry must have */
     uint64_t gaps;          /* entries whose index was not next_index */
