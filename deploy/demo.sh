@@ -156,7 +156,7 @@ JSON
 step IN-REC-PUNE "RECEIVE swarf, RECYCLE swarf (pre-consumer) and 120 kg end-of-life magnets (post-consumer), MERGE, TRANSFER"
 
 say "second-generation magnets from recovered oxide"
-emit IN-MAG-HYD >"$NET/mag2.out" <<JSON
+emit IN-MAG-HYD --wait 60 >"$NET/mag2.out" <<JSON
 {"kind":"RECEIVE","site":{"country":"IN","region":"IN-TG"},"inputs":[{"batch_id":"REC-NDPR-2026-021","mass_mg":48500000}],
  "receive":{"transfer_event_id":"$(id 5 "$NET/rec.out")","origin_facility_id":"IN-REC-PUNE"}}
 {"kind":"MANUFACTURE","site":{"country":"IN","region":"IN-TG"},
@@ -167,6 +167,8 @@ emit IN-MAG-HYD >"$NET/mag2.out" <<JSON
    "elements":[{"element":"Nd","mass_mg":31000000},{"element":"Pr","mass_mg":8700000},{"element":"Fe","mass_mg":98000000},{"element":"B","mass_mg":1400000}]}]}
 JSON
 step IN-MAG-HYD "RECEIVE 48.5 kg recovered oxide, MANUFACTURE 140 kg second-generation magnets"
+step "" "(emitted with --wait: the aggregator's signed receipts came back)"
+grep -o '"status":"[A-Z_]*","ledger_index":[0-9]*' "$NET/mag2.out" | sed 's/^/                   /' || true
 
 say "three attacks"
 # 1. one byte of a signed event changed in flight ("Chavara" -> "Chavarb"), produced raw; the

@@ -71,6 +71,13 @@ int mt_kafka_read_topic(const char *brokers, const char *const *props, const cha
                         int stop_at_end, volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *errstr,
                         size_t errstr_size);
 
+/* Like mt_kafka_read_topic, from the first message of each partition written at or after
+ * since_ms (message timestamps), never stopping by itself: fn returns nonzero to stop, or
+ * *run clears. For waiting on replies (receipts) to what was just sent. */
+int mt_kafka_read_topic_since(const char *brokers, const char *const *props, const char *topic, int64_t since_ms,
+                              volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *errstr,
+                              size_t errstr_size);
+
 /* ---- The stage loop ---- */
 
 /* Messages a stage emits for one input. */

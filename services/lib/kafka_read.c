@@ -95,9 +95,9 @@ out:
     return rc;
 }
 
-int mt_kafka_read_topic(const char *brokers, const char *const *props, const char *topic, int64_t offset, long count,
-                        int stop_at_end, volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *errstr,
-                        size_t errstr_size) {
+static int read_topic(const char *brokers, const char *const *props, const char *topic, int64_t offset,
+                      int64_t since_ms, long count, int stop_at_end, volatile sig_atomic_t *run, mt_kafka_read_fn fn,
+                      void *arg, char *errstr, size_t errstr_size) {
     rd_kafka_topic_partition_list_t *parts = NULL;
     const struct rd_kafka_metadata *md = NULL;
     int rc = -1;
@@ -109,18 +109,27 @@ int mt_kafka_read_topic(const char *brokers, const char *const *props, const cha
     rd_kafka_t *rk = mt_kafka_consumer_new(conf, group, errstr, errstr_size);
     if (!rk) return -1;
 
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    rd_kafka_topic_destroy(rkt);
-    if (!err && (md->topic_cnt != 1 || md->topics[0].err))
-        err = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    /* all topics' metadata: asking for one by name would make a broker (or the mock) that
+     * auto-creates topics create it */
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+    const struct rd_kafka_metadata_topic *mt = NULL;
+    for (int i = 0; !err && i < md->topic_cnt && !mt; i++)
+        if (strcmp(md->topics[i].topic, topic) == 0) mt = &md->topics[i];
+    if (!err && (!mt || mt->err)) err = mt ? mt->err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     if (err) {
         snprintf(errstr, errstr_size, "%s: %s", topic, rd_kafka_err2str(err));
         goto out;
     }
-    int nparts = md->topics[0].partition_cnt;
+    int nparts = mt->partition_cnt;
     parts = rd_kafka_topic_partition_list_new(nparts);
     for (int p = 0; p < nparts; p++) rd_kafka_topic_partition_list_add(parts, topic, p)->offset = offset;
+    if (since_ms >= 0) { /* from the first message at or after since_ms in each partition */
+        for (int p = 0; p < nparts; p++) parts->elems[p].offset = since_ms;
+        if ((err = rd_kafka_offsets_for_times(rk, parts, 10000))) {
+            snprintf(errstr, errstr_size, "%s: offsets for time: %s", topic, rd_kafka_err2str(err));
+            goto out;
+        }
+    }
     if ((err = rd_kafka_assign(rk, parts))) {
         snprintf(errstr, errstr_size, "%s: assign: %s", topic, rd_kafka_err2str(err));
         goto out;
@@ -154,4 +163,16 @@ out:
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return rc;
+}
+
+int mt_kafka_read_topic(const char *brokers, const char *const *props, const char *topic, int64_t offset, long count,
+                        int stop_at_end, volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *errstr,
+                        size_t errstr_size) {
+    return read_topic(brokers, props, topic, offset, -1, count, stop_at_end, run, fn, arg, errstr, errstr_size);
+}
+
+int mt_kafka_read_topic_since(const char *brokers, const char *const *props, const char *topic, int64_t since_ms,
+                              volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *errstr,
+                              size_t errstr_size) {
+    return read_topic(brokers, props, topic, RD_KAFKA_OFFSET_END, since_ms, -1, 0, run, fn, arg, errstr, errstr_size);
 }

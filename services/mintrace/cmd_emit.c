@@ -1,10 +1,15 @@
 /* cmd_emit — mintrace emit: JSON batch events in, signed envelopes out to events.submitted. */
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "codec.h"
 #include "crypto.h"
+#include "event.h"
+#include "kafka.h"
 #include "log.h"
 #include "mintrace.h"
 #include "service.h"
@@ -13,12 +18,64 @@ static const mt_option opts[] = {
     {"key", 'k', 1, "key.file", "the facility's secret key file (mode 0600)"},
     {"facility", 'f', 1, "facility.id", "the facility's registry id"},
     {"state-dir", 's', 1, "state.dir", "where the write-ahead file of the key lives (default mintrace-state)"},
+    {"wait", 'w', 1, "emit.wait", "wait up to SECONDS for each event's receipt and print it (exit 1 if any is "
+                                  "rejected or missing)"},
     {0},
 };
 
 /* Emits every JSON value of text (one event per object; objects may follow each other, as in
  * JSON lines); prints one JSON line per emitted event. Returns the number that failed. */
-static int emit_all(mt_producer *p, const char *text, size_t len, const char *source) {
+/* The events sent, for --wait: their ids (hex) until their receipts come. */
+typedef struct pending {
+    char (*ids)[65];
+    size_t n, cap, open;
+    int rejected;
+    const char *facility;
+} pending;
+
+static void remember(pending *pd, const char *hex) {
+    if (pd->n == pd->cap) {
+        size_t cap = pd->cap ? pd->cap * 2 : 64;
+        void *nv = realloc(pd->ids, cap * sizeof(*pd->ids));
+        if (!nv) return;
+        pd->ids = nv;
+        pd->cap = cap;
+    }
+    memcpy(pd->ids[pd->n++], hex, 65);
+    pd->open++;
+}
+
+/* A receipt for one of ours: print it, and stop when all have come. */
+static int on_receipt(void *arg, const rd_kafka_message_t *rkm) {
+    pending *pd = arg;
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, rkm->len, rkm->payload);
+    Mintrace__V1__Receipt *r = env ? mintrace__v1__receipt__unpack(NULL, env->payload.len, env->payload.data) : NULL;
+    if (r && r->event_id.len == MT_HASH_LEN && strcmp(r->facility_id, pd->facility) == 0) {
+        char hex[65];
+        mt_hex_encode(r->event_id.data, MT_HASH_LEN, hex);
+        for (size_t i = 0; i < pd->n; i++) {
+            if (strcmp(pd->ids[i], hex) != 0) continue;
+            pd->ids[i][0] = '\0'; /* answered */
+            pd->open--;
+            if (r->status == MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED) pd->rejected++;
+            char *j = mt_message_to_json_text(&r->base, hex, sizeof(hex));
+            if (j) printf("%s\n", j);
+            free(j);
+            fflush(stdout);
+            break;
+        }
+    }
+    if (r) mintrace__v1__receipt__free_unpacked(r, NULL);
+    if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
+    return pd->open == 0;
+}
+
+static void on_alarm(int sig) {
+    (void)sig;
+    mt_run = 0;
+}
+
+static int emit_all(mt_producer *p, const char *text, size_t len, const char *source, pending *pd) {
     size_t off = 0;
     int failed = 0, n = 0;
     while (off < len) {
@@ -45,6 +102,7 @@ static int emit_all(mt_producer *p, const char *text, size_t len, const char *so
             mt_base64_encode(e.event_id, sizeof(e.event_id), b64, sizeof(b64));
             printf("{\"seq\":%llu,\"event_id\":\"%s\",\"event_id_base64\":\"%s\"}\n", (unsigned long long)e.seq,
                    e.event_id_hex, b64);
+            remember(pd, e.event_id_hex);
         }
         free(one);
     }
@@ -80,6 +138,15 @@ int cmd_emit(int argc, char **argv) {
     }
     if (mt_producer_resent(p)) mt_log_info("resent %zu unconfirmed event(s) from the write-ahead file", mt_producer_resent(p));
     int failed = 0;
+    long wait_s = 0;
+    pending pd = {.facility = pc.facility_id};
+    if (mt_config_get(s.cfg, "emit.wait") && mt_config_get_int(s.cfg, "emit.wait", &wait_s, err, sizeof(err))) {
+        mt_log_error("%s", err);
+        mt_producer_destroy(p);
+        mt_service_release(&s);
+        return MT_EXIT_USAGE;
+    }
+    int64_t since = mt_now_ms() - 60000; /* receipts carry the aggregator's clock: allow for skew */
     for (int i = s.argi; i < argc || i == s.argi; i++) {
         const char *file = i < argc ? argv[i] : "-";
         size_t len;
@@ -88,7 +155,7 @@ int cmd_emit(int argc, char **argv) {
             mt_log_error("%s: cannot read", file);
             failed++;
         } else {
-            failed += emit_all(p, text, len, file);
+            failed += emit_all(p, text, len, file, &pd);
             free(text);
         }
         if (i >= argc) break;
@@ -97,6 +164,22 @@ int cmd_emit(int argc, char **argv) {
         mt_log_error("%s", err);
         failed++;
     }
+    if (wait_s > 0 && pd.open && !failed) {
+        /* the facility's own receipts topic, else the shared one */
+        char rt[300];
+        struct sigaction sa = {.sa_handler = on_alarm};
+        sigaction(SIGALRM, &sa, NULL);
+        alarm((unsigned)wait_s);
+        snprintf(rt, sizeof(rt), "%sreceipts.%s", mt_config_get(s.cfg, "topic.prefix"), pc.facility_id);
+        if (mt_kafka_read_topic_since(pc.brokers, pc.kafka_props, rt, since, &mt_run, on_receipt, &pd, err, sizeof(err)) &&
+            mt_kafka_read_topic_since(pc.brokers, pc.kafka_props, mt_service_topic(&s, "receipts", rt, sizeof(rt)), since,
+                                      &mt_run, on_receipt, &pd, err, sizeof(err)))
+            mt_log_error("%s", err);
+        alarm(0);
+        if (pd.open) mt_log_error("%zu receipt(s) did not come within %ld s", pd.open, wait_s);
+        if (pd.open || pd.rejected) failed++;
+    }
+    free(pd.ids);
     mt_producer_destroy(p);
     mt_service_release(&s);
     return failed ? MT_EXIT_FAIL : MT_EXIT_OK;

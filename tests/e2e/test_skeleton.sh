@@ -38,7 +38,10 @@ cat >"$NET/refiner.json" <<JSON
  "outputs":[{"batch_id":"OSC-NDPR-0001","material":"NdPr-oxide","mass_mg":150000000,
    "elements":[{"element":"Nd","mass_mg":96000000},{"element":"Pr","mass_mg":28800000}]}]}
 JSON
-emit IN-IREL-OSCOM "$NET/refiner.json" >"$NET/refiner.out"
+# the refiner waits for its receipts (emit --wait): accepted, with their ledger indexes
+emit IN-IREL-OSCOM --wait 60 "$NET/refiner.json" >"$NET/refiner.out"
+[ "$(grep -c '"status":"RECEIPT_STATUS_ACCEPTED"' "$NET/refiner.out")" -eq 2 ] \
+    || { echo "FAIL: emit --wait printed no two ACCEPTED receipts:"; cat "$NET/refiner.out"; exit 1; }
 
 # A wrong-role event: the refiner may not EXTRACT (validate rejects it: ROLE_NOT_ALLOWED).
 echo '{"kind":"EXTRACT","site":{"country":"IN"},"outputs":[{"batch_id":"OSC-FAKE-1","material":"ore","mass_mg":5}]}' \

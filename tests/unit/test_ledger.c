@@ -1,0 +1,2214 @@
+/* test_ledger.c - the ledger's rules (ledger.h): every reason code it decides, the happy path of
+ * every kind, duplicates, parking, order independence, transactions, replay and inventory. */
+#include "fixtures.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "journal.h"
+#include "ledger.h"
+
+#define ROLE(r)   MINTRACE__V1__FACILITY_ROLE__FACILITY_ROLE_##r
+#define REASON(r) MINTRACE__V1__REASON_CODE__REASON_CODE_##r
+#define STAGE(s)  MINTRACE__V1__STAGE__STAGE_##s
+
+#define NET       FX_NETWORK
+#define TOPIC     "mt.events.attested"
+#define REJ_TOPIC "mt.rejected"
+
+#define MINE     "MINE-A"     /* role MINE: keys mine, mine_revoked, mine_window */
+#define REFINER  "REFINER-B"  /* role REFINER */
+#define MAGNET   "MAGNET-C"   /* role MAGNET_MAKER */
+#define RECYCLER "RECYCLER-D" /* role RECYCLER */
+#define TRADER   "TRADER-E"   /* role TRADER (and, in the notary's registry only, the stranger key) */
+#define NOTARY   "NOTARY-N"   /* role NOTARY */
+
+/* Times, Unix ms. Events happen at T_EVENT unless a test says otherwise; the notary attests at
+ * T_NOTARY. */
+#define T_EVENT   1700000000000LL
+#define T_NOTARY  (T_EVENT + 60 * 1000LL)
+#define T_REVOKED (T_EVENT + 3600 * 1000LL) /* mine_revoked is revoked from here on (ledger's registry) */
+#define T_FROM    (T_EVENT + 7200 * 1000LL) /* mine_window is valid in [T_FROM, T_UNTIL) (ledger's registry) */
+#define T_UNTIL   (T_EVENT + 10800 * 1000LL)
+#define T_JOURNAL (T_EVENT + 99 * 1000LL)   /* the aggregator's "now" when it journals */
+#define SKEW_MS   (5 * 60 * 1000LL)         /* the default max_skew_ms */
+
+/* ---- the fixture: two registries (the ledger's, and an older one the notary judged with, in
+ * which no key is revoked or windowed and a stranger key exists), a ledger, chains, a recorder ---- */
+
+/* One event as the ledger is offered it: the submitted envelope, its AttestedEvent, its id. */
+typedef struct lt_msg {
+    uint8_t *env, *att;
+    size_t env_len, att_len;
+    unsigned char id[MT_HASH_LEN];
+    uint64_t seq;
+    const char *facility;
+    struct lt_msg *next;
+} lt_msg;
+
+/* A signing key's chain as its producer tracks it: the last seq used and its id. */
+typedef struct lt_chain {
+    const mt_keypair *kp;
+    const char *facility;
+    uint64_t seq;
+    unsigned char prev[MT_HASH_LEN];
+} lt_chain;
+
+/* One decision as the recorder saw it, with its journal entry (mt_journal_entry). */
+typedef struct lt_dec {
+    mt_decision_kind kind;
+    uint64_t index, first_index;
+    mt_reason code;
+    char detail[256];
+    unsigned char event_id[MT_HASH_LEN];
+    int has_event_id;
+    char topic[64]; /* a copy: d->source_topic lives only as long as the callback */
+    int64_t offset;
+    uint8_t *entry;
+    size_t entry_len;
+} lt_dec;
+
+typedef struct lt {
+    mt_keypair gov, mine, mine_revoked, mine_window, refiner, magnet, recycler, trader, notary, stranger;
+    fx_registry_msg msg, msg_n;
+    mt_registry *reg;   /* the ledger's */
+    mt_registry *reg_n; /* the notary's */
+    mt_ledger *l;
+    lt_chain c_mine, c_refiner, c_magnet, c_recycler, c_trader;
+    lt_msg *msgs;
+    lt_dec *dec;
+    size_t n_dec, cap_dec;
+    int64_t offset; /* source offset of the next offer */
+    int fillers;
+} lt;
+
+static void lt_registry_msg(lt *t, fx_registry_msg *m, int notary_view)
+{
+    fx_registry_msg_init(m, NET, notary_view ? 6 : 7);
+    fx_facility *f = fx_registry_add_facility(m, MINE, ROLE(MINE));
+    fx_facility_add_key(f, &t->mine, 0, 0, 0);
+    fx_facility_add_key(f, &t->mine_revoked, 0, 0, notary_view ? 0 : T_REVOKED);
+    fx_facility_add_key(f, &t->mine_window, notary_view ? 0 : T_FROM, notary_view ? 0 : T_UNTIL, 0);
+    fx_facility_add_key(fx_registry_add_facility(m, REFINER, ROLE(REFINER)), &t->refiner, 0, 0, 0);
+    fx_facility_add_key(fx_registry_add_facility(m, MAGNET, ROLE(MAGNET_MAKER)), &t->magnet, 0, 0, 0);
+    fx_facility_add_key(fx_registry_add_facility(m, RECYCLER, ROLE(RECYCLER)), &t->recycler, 0, 0, 0);
+    f = fx_registry_add_facility(m, TRADER, ROLE(TRADER));
+    fx_facility_add_key(f, &t->trader, 0, 0, 0);
+    if (notary_view) fx_facility_add_key(f, &t->stranger, 0, 0, 0);
+    fx_facility_add_key(fx_registry_add_facility(m, NOTARY, ROLE(NOTARY)), &t->notary, 0, 0, 0);
+}
+
+static mt_registry *lt_registry_load(lt *t, fx_registry_msg *m)
+{
+    char err[256] = "";
+    uint8_t *env = NULL;
+    size_t len = 0;
+    assert_int_equal(mt_registry_sign(&m->reg, &t->gov, &env, &len, err, sizeof(err)), 0);
+    mt_registry *r = mt_registry_from_envelope(env, len, "ledger-test", t->gov.pk, NET, err, sizeof(err));
+    free(env);
+    if (!r) fail_msg("test registry refused: %s", err);
+    return r;
+}
+
+static int setup(void **state)
+{
+    lt *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    mt_keypair *kps[] = {&t->gov,    &t->mine,     &t->mine_revoked, &t->mine_window, &t->refiner,
+                         &t->magnet, &t->recycler, &t->trader,       &t->notary,      &t->stranger};
+    for (size_t i = 0; i < sizeof(kps) / sizeof(kps[0]); i++) assert_int_equal(mt_keypair_generate(kps[i]), 0);
+    lt_registry_msg(t, &t->msg, 0);
+    lt_registry_msg(t, &t->msg_n, 1);
+    t->reg = lt_registry_load(t, &t->msg);
+    t->reg_n = lt_registry_load(t, &t->msg_n);
+    t->l = mt_ledger_new(NULL);
+    assert_non_null(t->l);
+    t->c_mine = (lt_chain){.kp = &t->mine, .facility = MINE};
+    t->c_refiner = (lt_chain){.kp = &t->refiner, .facility = REFINER};
+    t->c_magnet = (lt_chain){.kp = &t->magnet, .facility = MAGNET};
+    t->c_recycler = (lt_chain){.kp = &t->recycler, .facility = RECYCLER};
+    t->c_trader = (lt_chain){.kp = &t->trader, .facility = TRADER};
+    t->offset = 100;
+    *state = t;
+    return 0;
+}
+
+static void lt_reset_decisions(lt *t)
+{
+    for (size_t i = 0; i < t->n_dec; i++) free(t->dec[i].entry);
+    t->n_dec = 0;
+}
+
+static int teardown(void **state)
+{
+    lt *t = *state;
+    mt_ledger_free(t->l);
+    mt_registry_destroy(t->reg);
+    mt_registry_destroy(t->reg_n);
+    for (lt_msg *m = t->msgs, *next; m; m = next) {
+        next = m->next;
+        free(m->env);
+        free(m->att);
+        free(m);
+    }
+    lt_reset_decisions(t);
+    free(t->dec);
+    mt_keypair *kps[] = {&t->gov,    &t->mine,     &t->mine_revoked, &t->mine_window, &t->refiner,
+                         &t->magnet, &t->recycler, &t->trader,       &t->notary,      &t->stranger};
+    for (size_t i = 0; i < sizeof(kps) / sizeof(kps[0]); i++) mt_keypair_wipe(kps[i]);
+    free(t);
+    return 0;
+}
+
+/* A new ledger with conf in place of the fixture's. */
+static void lt_reconf(lt *t, const mt_ledger_conf *conf)
+{
+    mt_ledger_free(t->l);
+    t->l = mt_ledger_new(conf);
+    assert_non_null(t->l);
+}
+
+/* ---- building events ---- */
+
+static lt_msg *lt_msg_new(lt *t)
+{
+    lt_msg *m = calloc(1, sizeof(*m));
+    assert_non_null(m);
+    m->next = t->msgs;
+    t->msgs = m;
+    return m;
+}
+
+/* env attested by the notary at notary_ms into m (the notary judged with its own registry). */
+static void lt_attest(lt *t, lt_msg *m, int64_t notary_ms, const char *network)
+{
+    mt_verdict v;
+    int rc = mt_notary_attest(&t->notary, t->reg_n, network, m->env, m->env_len, notary_ms, &m->att, &m->att_len, &v);
+    if (rc) fail_msg("the notary refused (%d): %s", rc, v.detail);
+}
+
+/*
+ * The event the JSON describes (single quotes stand for double ones), signed by kp and attested
+ * at notary_ms. The builder sets network, facility (always), seq and prev (prev NULL: empty),
+ * and, when the JSON leaves them out, time_ms (T_EVENT) and site (IN). ref fills the RECEIVE's
+ * transfer_event_id or the CORRECTION's corrected_event_id. Every event must pass
+ * mt_event_check_shape(): the ledger only ever sees events validate let through.
+ */
+static lt_msg *lt_buildv(lt *t, const mt_keypair *kp, const char *facility, uint64_t seq, const unsigned char *prev,
+                         int64_t notary_ms, const unsigned char *ref, const char *fmt, va_list ap)
+{
+    char json[4096], err[256] = "";
+    int n = vsnprintf(json, sizeof(json), fmt, ap);
+    assert_true(n > 0 && (size_t)n < sizeof(json));
+    for (char *p = json; *p; p++)
+        if (*p == '\'') *p = '"';
+    Mintrace__V1__BatchEvent *ev = (Mintrace__V1__BatchEvent *)mt_json_text_to_message(
+        &mintrace__v1__batch_event__descriptor, json, strlen(json), err, sizeof(err));
+    if (!ev) fail_msg("test event JSON refused: %s\n%s", err, json);
+
+    /* the parsed message owns its fields: what the builder points elsewhere is put back before
+     * it is freed */
+    char *net0 = ev->network_id, *fac0 = ev->facility_id;
+    ProtobufCBinaryData prev0 = ev->prev, ref0 = {0, NULL}, *refp = NULL;
+    Mintrace__V1__Site *site0 = ev->site, site = MINTRACE__V1__SITE__INIT;
+    site.country = "IN";
+    ev->network_id = NET;
+    ev->facility_id = (char *)facility;
+    ev->seq = seq;
+    ev->prev = prev ? (ProtobufCBinaryData){MT_HASH_LEN, (uint8_t *)prev} : (ProtobufCBinaryData){0, NULL};
+    if (!ev->time_ms) ev->time_ms = T_EVENT;
+    if (!ev->site) ev->site = &site;
+    if (ref && ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECEIVE) refp = &ev->receive->transfer_event_id;
+    if (ref && ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_CORRECTION)
+        refp = &ev->correction->corrected_event_id;
+    if (ref && !refp) fail_msg("a reference for an event that names none: %s", json);
+    if (refp) {
+        ref0 = *refp;
+        *refp = (ProtobufCBinaryData){MT_HASH_LEN, (uint8_t *)ref};
+    }
+    mt_verdict v;
+    memset(&v, 0, sizeof(v));
+    mt_reason shape = mt_event_check_shape(ev, &v);
+    size_t plen = 0;
+    uint8_t *payload = shape ? NULL : mt_message_pack(&ev->base, &plen);
+    ev->network_id = net0;
+    ev->facility_id = fac0;
+    ev->prev = prev0;
+    ev->site = site0;
+    if (refp) *refp = ref0;
+    protobuf_c_message_free_unpacked(&ev->base, NULL);
+    if (shape) fail_msg("test event is malformed (%s): %s", v.detail, json);
+    assert_non_null(payload);
+
+    lt_msg *m = lt_msg_new(t);
+    m->seq = seq;
+    m->facility = facility;
+    mt_hash(payload, plen, m->id);
+    m->env = fx_seal(kp, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_FACILITY, MT_PAYLOAD_EVENT, payload, plen,
+                     &m->env_len);
+    free(payload);
+    lt_attest(t, m, notary_ms, NET);
+    return m;
+}
+
+/* An event with an explicit seq and prev, by kp for facility, attested at notary_ms. */
+__attribute__((format(printf, 8, 9))) static lt_msg *lt_build(lt *t, const mt_keypair *kp, const char *facility,
+                                                              uint64_t seq, const unsigned char *prev,
+                                                              int64_t notary_ms, const unsigned char *ref,
+                                                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lt_msg *m = lt_buildv(t, kp, facility, seq, prev, notary_ms, ref, fmt, ap);
+    va_end(ap);
+    return m;
+}
+
+/* The next event of chain c, attested at notary_ms; the chain moves on. */
+__attribute__((format(printf, 5, 6))) static lt_msg *lt_next_at(lt *t, lt_chain *c, int64_t notary_ms,
+                                                                const unsigned char *ref, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lt_msg *m = lt_buildv(t, c->kp, c->facility, c->seq + 1, c->seq ? c->prev : NULL, notary_ms, ref, fmt, ap);
+    va_end(ap);
+    c->seq = m->seq;
+    memcpy(c->prev, m->id, MT_HASH_LEN);
+    return m;
+}
+
+/* The next event of chain c, attested at T_NOTARY. */
+__attribute__((format(printf, 4, 5))) static lt_msg *lt_next(lt *t, lt_chain *c, const unsigned char *ref,
+                                                             const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lt_msg *m = lt_buildv(t, c->kp, c->facility, c->seq + 1, c->seq ? c->prev : NULL, T_NOTARY, ref, fmt, ap);
+    va_end(ap);
+    c->seq = m->seq;
+    memcpy(c->prev, m->id, MT_HASH_LEN);
+    return m;
+}
+
+/* The producer goes on after m (m NULL: from the start), as after a rejection it re-issues. */
+static void lt_rewind(lt_chain *c, const lt_msg *m)
+{
+    c->seq = m ? m->seq : 0;
+    if (m) memcpy(c->prev, m->id, MT_HASH_LEN);
+}
+
+/* The same submitted envelope attested again at notary_ms (a resubmission). */
+static lt_msg *lt_reattest(lt *t, const lt_msg *m, int64_t notary_ms)
+{
+    lt_msg *r = lt_msg_new(t);
+    r->env = malloc(m->env_len);
+    assert_non_null(r->env);
+    memcpy(r->env, m->env, m->env_len);
+    r->env_len = m->env_len;
+    memcpy(r->id, m->id, MT_HASH_LEN);
+    r->seq = m->seq;
+    r->facility = m->facility;
+    lt_attest(t, r, notary_ms, NET);
+    return r;
+}
+
+/* 1 kg of ore holding 100 g Nd and 30 g Pr. */
+static lt_msg *lt_extract(lt *t, lt_chain *c, const char *id)
+{
+    return lt_next(t, c, NULL,
+                   "{'kind':'EXTRACT','extract':{'deposit':'Chavara'},'outputs':[{'batch_id':'%s','material':'ore',"
+                   "'mass_mg':1000000,'elements':[{'element':'Nd','mass_mg':100000},{'element':'Pr','mass_mg':30000}]}]}",
+                   id);
+}
+
+static lt_msg *lt_transfer(lt *t, lt_chain *c, const char *id, int mass, const char *dest)
+{
+    return lt_next(t, c, NULL,
+                   "{'kind':'TRANSFER','inputs':[{'batch_id':'%s','mass_mg':%d}],'transfer':{'destination_facility_id':'%s'}}",
+                   id, mass, dest);
+}
+
+static lt_msg *lt_receive(lt *t, lt_chain *c, const lt_msg *tr, const char *id, int mass)
+{
+    return lt_next(t, c, tr->id,
+                   "{'kind':'RECEIVE','inputs':[{'batch_id':'%s','mass_mg':%d}],'receive':{'origin_facility_id':'%s'}}",
+                   id, mass, tr->facility);
+}
+
+static lt_msg *lt_loss(lt *t, lt_chain *c, const char *id, int mass)
+{
+    return lt_next(t, c, NULL, "{'kind':'LOSS','inputs':[{'batch_id':'%s','mass_mg':%d}],'loss':{'reason':'spill'}}",
+                   id, mass);
+}
+
+static lt_msg *lt_correction(lt *t, lt_chain *c, const lt_msg *target)
+{
+    return lt_next(t, c, target->id, "{'kind':'CORRECTION','correction':{'reason':'typo'}}");
+}
+
+/* An event that depends on nothing: the recycler's next RECYCLE of untracked feedstock. */
+static lt_msg *lt_filler(lt *t)
+{
+    return lt_next(t, &t->c_recycler, NULL,
+                   "{'kind':'RECYCLE','recycle':{'feedstock':'UNTRACKED_POST_CONSUMER','untracked_feedstock_mass_mg':1000,"
+                   "'untracked_feedstock':[{'element':'Nd','mass_mg':100}]},'outputs':[{'batch_id':'FILL-%d',"
+                   "'material':'NdPr-oxide','mass_mg':200,'elements':[{'element':'Nd','mass_mg':100}]}]}",
+                   ++t->fillers);
+}
+
+/* ---- offering and recording ---- */
+
+static const char *kind_name(mt_decision_kind k)
+{
+    switch (k) {
+    case MT_DECIDED_ACCEPTED: return "ACCEPTED";
+    case MT_DECIDED_REJECTED: return "REJECTED";
+    case MT_DECIDED_DUPLICATE: return "DUPLICATE";
+    case MT_NOTED_REJECTION: return "NOTED_REJECTION";
+    default: return "?";
+    }
+}
+
+/* The decision recorder (an mt_decision_fn): keeps each decision and its journal entry. */
+static void lt_record(void *arg, const mt_decision *d)
+{
+    lt *t = arg;
+    if (t->n_dec == t->cap_dec) {
+        t->cap_dec = t->cap_dec ? t->cap_dec * 2 : 64;
+        t->dec = realloc(t->dec, t->cap_dec * sizeof(*t->dec));
+        assert_non_null(t->dec);
+    }
+    /* indexes are handed out one by one, in the order fn is called */
+    assert_int_equal(d->index + 1, mt_ledger_next_index(t->l));
+    lt_dec *r = &t->dec[t->n_dec++];
+    memset(r, 0, sizeof(*r));
+    r->kind = d->kind;
+    r->index = d->index;
+    r->first_index = d->first_index;
+    r->code = d->verdict.code;
+    snprintf(r->detail, sizeof(r->detail), "%s", d->verdict.detail);
+    r->has_event_id = d->verdict.has_event_id;
+    memcpy(r->event_id, d->verdict.event_id, MT_HASH_LEN);
+    snprintf(r->topic, sizeof(r->topic), "%s", d->source_topic ? d->source_topic : "");
+    r->offset = d->source_offset;
+    unsigned char leaf[MT_HASH_LEN];
+    assert_int_equal(mt_journal_entry(d, T_JOURNAL, &r->entry, &r->entry_len, leaf), 0);
+}
+
+/* Offers m at topic/partition/offset; returns how many decisions it made. */
+static size_t lt_offer_at(lt *t, const lt_msg *m, const char *topic, int32_t partition, int64_t offset)
+{
+    size_t before = t->n_dec;
+    assert_int_equal(mt_ledger_offer(t->l, t->reg, NET, m->att, m->att_len, topic, partition, offset, lt_record, t), 0);
+    return t->n_dec - before;
+}
+
+static size_t lt_offer(lt *t, const lt_msg *m)
+{
+    return lt_offer_at(t, m, TOPIC, 0, t->offset++);
+}
+
+/* The last decision about m's event at or after decision from, or NULL. */
+static const lt_dec *lt_dec_of(const lt *t, const lt_msg *m, size_t from)
+{
+    for (size_t i = t->n_dec; i-- > from;)
+        if (t->dec[i].has_event_id && t->dec[i].kind != MT_NOTED_REJECTION &&
+            memcmp(t->dec[i].event_id, m->id, MT_HASH_LEN) == 0)
+            return &t->dec[i];
+    return NULL;
+}
+
+/* Fails unless m's event was decided (since decision from) as kind with code. */
+static const lt_dec *lt_check(const lt *t, const lt_msg *m, size_t from, mt_decision_kind kind, mt_reason code,
+                              int line)
+{
+    const lt_dec *d = lt_dec_of(t, m, from);
+    if (!d) fail_msg("line %d: seq %" PRIu64 " of %s was not decided (%zu parked)", line, m->seq, m->facility,
+                     mt_ledger_parked(t->l));
+    if (d->kind != kind || d->code != code)
+        fail_msg("line %d: seq %" PRIu64 " of %s: %s %s (%s), expected %s %s", line, m->seq, m->facility,
+                 kind_name(d->kind), mt_reason_name(d->code), d->detail, kind_name(kind), mt_reason_name(code));
+    return d;
+}
+
+/* Offers m and fails unless it is decided as kind with code. */
+static const lt_dec *lt_expect(lt *t, const lt_msg *m, mt_decision_kind kind, mt_reason code, int line)
+{
+    size_t before = t->n_dec;
+    lt_offer(t, m);
+    return lt_check(t, m, before, kind, code, line);
+}
+
+#define ACCEPT(t, m)         lt_expect((t), (m), MT_DECIDED_ACCEPTED, 0, __LINE__)
+#define REJECT(t, m, code)   lt_expect((t), (m), MT_DECIDED_REJECTED, REASON(code), __LINE__)
+#define DUPLICATE(t, m)      lt_expect((t), (m), MT_DECIDED_DUPLICATE, 0, __LINE__)
+#define DECIDED(t, m, from, kind, code) lt_check((t), (m), (from), (kind), (code), __LINE__)
+
+/* Offers m and fails unless it parks (no decision at all). */
+static void lt_expect_parked(lt *t, const lt_msg *m, int line)
+{
+    size_t parked = mt_ledger_parked(t->l);
+    size_t n = lt_offer(t, m);
+    if (n) fail_msg("line %d: %zu decisions, the event should have parked", line, n);
+    if (mt_ledger_parked(t->l) != parked + 1) fail_msg("line %d: the parking buffer did not grow", line);
+}
+#define PARKED(t, m) lt_expect_parked((t), (m), __LINE__)
+
+/* Ships batch id (mass mg, all of it) from one chain's facility to another's and receives it. */
+static lt_msg *lt_deliver(lt *t, lt_chain *from, lt_chain *to, const char *id, int mass)
+{
+    lt_msg *tr = lt_transfer(t, from, id, mass, to->facility);
+    ACCEPT(t, tr);
+    lt_msg *rc = lt_receive(t, to, tr, id, mass);
+    ACCEPT(t, rc);
+    return tr;
+}
+
+/* 1 kg of ore extracted by the mine and delivered to chain `to`. */
+static void lt_ore_at(lt *t, lt_chain *to, const char *id)
+{
+    ACCEPT(t, lt_extract(t, &t->c_mine, id));
+    lt_deliver(t, &t->c_mine, to, id, 1000000);
+}
+
+/* ---- inventory as text ---- */
+
+#define LT_MAX_LINES 64
+typedef struct lt_lines {
+    char line[LT_MAX_LINES][200];
+    size_t n;
+} lt_lines;
+
+static void lt_inv_line(void *arg, const mt_holding *h)
+{
+    lt_lines *ls = arg;
+    assert_true(ls->n < LT_MAX_LINES);
+    snprintf(ls->line[ls->n++], sizeof(ls->line[0]), "%s %s %s->%s %" PRIu64, h->batch_id, h->material, h->holder,
+             h->in_transit_to ? h->in_transit_to : "-", h->mass_mg);
+}
+
+static int lt_cmp_line(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* What facility holds or has in transit, one sorted line a batch ("ID material holder->dest mass"). */
+static const char *lt_inventory(const mt_ledger *l, const char *facility, char *out, size_t size)
+{
+    lt_lines *ls = calloc(1, sizeof(*ls));
+    assert_non_null(ls);
+    mt_ledger_inventory(l, facility, lt_inv_line, ls);
+    qsort(ls->line, ls->n, sizeof(ls->line[0]), lt_cmp_line);
+    out[0] = '\0';
+    for (size_t i = 0; i < ls->n; i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, "%s%s", i ? "\n" : "", ls->line[i]);
+    }
+    free(ls);
+    return out;
+}
+
+/* Every facility's inventory. */
+static const char *lt_world(const mt_ledger *l, char *out, size_t size)
+{
+    static const char *facs[] = {MINE, REFINER, MAGNET, RECYCLER, TRADER};
+    char one[4096];
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(facs) / sizeof(facs[0]); i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, "[%s]\n%s\n", facs[i], lt_inventory(l, facs[i], one, sizeof(one)));
+    }
+    return out;
+}
+
+/* The inventory line of batch id at facility, or "" when it does not show. */
+static const char *lt_line(const lt *t, const char *facility, const char *id, char *out, size_t size)
+{
+    lt_lines *ls = calloc(1, sizeof(*ls));
+    assert_non_null(ls);
+    mt_ledger_inventory(t->l, facility, lt_inv_line, ls);
+    out[0] = '\0';
+    size_t idlen = strlen(id);
+    for (size_t i = 0; i < ls->n; i++)
+        if (strncmp(ls->line[i], id, idlen) == 0 && ls->line[i][idlen] == ' ')
+            snprintf(out, size, "%s", ls->line[i]);
+    free(ls);
+    return out;
+}
+
+#define LINE_OF(t, fac, id) lt_line((t), (fac), (id), linebuf, sizeof(linebuf))
+
+/* =============================== who may sign =============================== */
+
+/* A key the notary knew but the ledger's registry does not is UNKNOWN_KEY. */
+static void test_unknown_key_rejected(void **state)
+{
+    lt *t = *state;
+    lt_chain c = {.kp = &t->stranger, .facility = TRADER};
+    REJECT(t, lt_loss(t, &c, "ANY-1", 1), UNKNOWN_KEY);
+}
+
+/* An event naming one facility signed by another facility's key is KEY_FACILITY_MISMATCH. */
+static void test_key_of_another_facility_rejected(void **state)
+{
+    lt *t = *state;
+    lt_chain c = {.kp = &t->refiner, .facility = MINE};
+    REJECT(t, lt_extract(t, &c, "ORE-1"), KEY_FACILITY_MISMATCH);
+}
+
+/* A key revoked exactly at the notary time is KEY_REVOKED, and the detail says so. */
+static void test_key_revoked_at_notary_time_rejected(void **state)
+{
+    lt *t = *state;
+    lt_chain c = {.kp = &t->mine_revoked, .facility = MINE};
+    const lt_dec *d = REJECT(t, lt_next_at(t, &c, T_REVOKED, NULL,
+                                           "{'kind':'EXTRACT','extract':{'deposit':'d'},'outputs':[{'batch_id':'ORE-1',"
+                                           "'material':'ore','mass_mg':10}]}"),
+                             KEY_REVOKED);
+    assert_non_null(strstr(d->detail, "revoked"));
+    assert_non_null(strstr(d->detail, t->mine_revoked.key_id));
+}
+
+/* A revoked key cannot backdate: an event dated before the revocation but attested after it is KEY_REVOKED. */
+static void test_key_revoked_before_notary_time_rejected(void **state)
+{
+    lt *t = *state;
+    lt_chain c = {.kp = &t->mine_revoked, .facility = MINE};
+    REJECT(t, lt_next_at(t, &c, T_REVOKED + 1000, NULL,
+                         "{'kind':'EXTRACT','time_ms':%lld,'extract':{'deposit':'d'},'outputs':[{'batch_id':'ORE-1',"
+                         "'material':'ore','mass_mg':10}]}",
+                         (long long)(T_REVOKED - 3600 * 1000LL)),
+           KEY_REVOKED);
+}
+
+/* A key revoked after the notary time still signs: the event is accepted. */
+static void test_key_revoked_after_notary_time_accepted(void **state)
+{
+    lt *t = *state;
+    lt_chain c = {.kp = &t->mine_revoked, .facility = MINE};
+    ACCEPT(t, lt_next_at(t, &c, T_REVOKED - 1, NULL,
+                         "{'kind':'EXTRACT','extract':{'deposit':'d'},'outputs':[{'batch_id':'ORE-1','material':'ore',"
+                         "'mass_mg':10}]}"));
+}
+
+/* A key before its window, or from its end on, is KEY_NOT_VALID (with a detail); inside it signs. */
+static void test_key_outside_window_not_valid(void **state)
+{
+    lt *t = *state;
+    lt_chain c = {.kp = &t->mine_window, .facility = MINE};
+    const char *ev = "{'kind':'EXTRACT','extract':{'deposit':'d'},'outputs':[{'batch_id':'ORE-%d','material':'ore',"
+                     "'mass_mg':10}]}";
+    const lt_dec *d = REJECT(t, lt_next_at(t, &c, T_FROM - 1, NULL, ev, 1), KEY_NOT_VALID);
+    assert_non_null(strstr(d->detail, t->mine_window.key_id));
+    lt_rewind(&c, NULL);
+    REJECT(t, lt_next_at(t, &c, T_UNTIL, NULL, ev, 2), KEY_NOT_VALID);
+    lt_rewind(&c, NULL);
+    ACCEPT(t, lt_next_at(t, &c, T_FROM, NULL, ev, 3));
+}
+
+/* A refiner may not EXTRACT, nor a mine PROCESS: ROLE_NOT_ALLOWED. */
+static void test_role_not_allowed(void **state)
+{
+    lt *t = *state;
+    REJECT(t, lt_extract(t, &t->c_refiner, "ORE-1"), ROLE_NOT_ALLOWED);
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    REJECT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-2','mass_mg':10}],'outputs':[{'batch_id':'OX-1',"
+                      "'material':'oxide','mass_mg':5}]}"),
+           ROLE_NOT_ALLOWED);
+}
+
+/* =============================== time =============================== */
+
+static const char *EXTRACT_AT = "{'kind':'EXTRACT','time_ms':%lld,'extract':{'deposit':'d'},'outputs':[{'batch_id':'%s',"
+                                "'material':'ore','mass_mg':10}]}";
+
+/* An event dated beyond notary time + max_skew_ms is TIME_IN_FUTURE. */
+static void test_time_beyond_skew_rejected(void **state)
+{
+    lt *t = *state;
+    REJECT(t, lt_next(t, &t->c_mine, NULL, EXTRACT_AT, (long long)(T_NOTARY + SKEW_MS + 1), "ORE-1"), TIME_IN_FUTURE);
+}
+
+/* An event dated ahead of the notary, but within the skew, is accepted. */
+static void test_time_within_skew_accepted(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_next(t, &t->c_mine, NULL, EXTRACT_AT, (long long)(T_NOTARY + SKEW_MS), "ORE-1"));
+}
+
+/* A smaller max_skew_ms in the configuration is the bound. */
+static void test_time_skew_configurable(void **state)
+{
+    lt *t = *state;
+    mt_ledger_conf conf = {.max_skew_ms = 1000};
+    lt_reconf(t, &conf);
+    REJECT(t, lt_next(t, &t->c_mine, NULL, EXTRACT_AT, (long long)(T_NOTARY + 1001), "ORE-1"), TIME_IN_FUTURE);
+    lt_rewind(&t->c_mine, NULL);
+    ACCEPT(t, lt_next(t, &t->c_mine, NULL, EXTRACT_AT, (long long)(T_NOTARY + 1000), "ORE-2"));
+}
+
+/* Consuming a batch before the time it was made is TIME_BEFORE_INPUTS. */
+static void test_time_before_inputs_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    REJECT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'LOSS','time_ms':%lld,'inputs':[{'batch_id':'ORE-1','mass_mg':1}],'loss':{}}",
+                      (long long)(T_EVENT - 1)),
+           TIME_BEFORE_INPUTS);
+}
+
+/* Receiving before the transfer was sent is TIME_BEFORE_INPUTS. */
+static void test_receive_before_transfer_time_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_next(t, &t->c_mine, NULL,
+                         "{'kind':'TRANSFER','time_ms':%lld,'inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],"
+                         "'transfer':{'destination_facility_id':'" REFINER "'}}",
+                         (long long)(T_EVENT + 1000));
+    ACCEPT(t, tr);
+    REJECT(t, lt_next(t, &t->c_refiner, tr->id,
+                      "{'kind':'RECEIVE','time_ms':%lld,'inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'receive':{}}",
+                      (long long)(T_EVENT + 999)),
+           TIME_BEFORE_INPUTS);
+}
+
+/* =============================== chains =============================== */
+
+/* seq = head + 1 whose prev is not the head's id is CHAIN_FORK; the head stays, so the right one follows. */
+static void test_chain_fork_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *m1 = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, m1);
+    unsigned char wrong[MT_HASH_LEN];
+    memset(wrong, 0x42, sizeof(wrong));
+    REJECT(t, lt_build(t, &t->mine, MINE, 2, wrong, T_NOTARY, NULL,
+                       "{'kind':'LOSS','inputs':[{'batch_id':'ORE-1','mass_mg':1}],'loss':{}}"),
+           CHAIN_FORK);
+    ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 1));
+}
+
+/* A different event with a seq already used is CHAIN_EQUIVOCATION. */
+static void test_chain_equivocation_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *m1 = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, m1);
+    ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 1));
+    REJECT(t, lt_build(t, &t->mine, MINE, 2, m1->id, T_NOTARY, NULL,
+                       "{'kind':'LOSS','inputs':[{'batch_id':'ORE-1','mass_mg':2}],'loss':{}}"),
+           CHAIN_EQUIVOCATION);
+    REJECT(t, lt_build(t, &t->mine, MINE, 1, NULL, T_NOTARY, NULL,
+                       "{'kind':'EXTRACT','extract':{},'outputs':[{'batch_id':'ORE-9','material':'ore','mass_mg':1}]}"),
+           CHAIN_EQUIVOCATION);
+}
+
+/* Each signing key has its own chain: two keys of one facility both start at seq 1. */
+static void test_chains_are_per_key(void **state)
+{
+    lt *t = *state;
+    lt_chain second = {.kp = &t->mine_revoked, .facility = MINE}; /* valid until T_REVOKED */
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_extract(t, &second, "ORE-2"));
+    ACCEPT(t, lt_loss(t, &second, "ORE-1", 1));
+}
+
+/* Events chained behind one the ledger rejected are CHAIN_BROKEN_BEFORE; a re-issued seq is accepted. */
+static void test_chain_broken_before_after_ledger_rejection(void **state)
+{
+    lt *t = *state;
+    lt_msg *m1 = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, m1);
+    REJECT(t, lt_loss(t, &t->c_mine, "ORE-1", 2000000), OVERDRAWN);
+    const lt_dec *d = REJECT(t, lt_loss(t, &t->c_mine, "ORE-1", 1), CHAIN_BROKEN_BEFORE);
+    assert_non_null(strstr(d->detail, "rejected"));
+    REJECT(t, lt_loss(t, &t->c_mine, "ORE-1", 2), CHAIN_BROKEN_BEFORE);
+    lt_rewind(&t->c_mine, m1);
+    ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 3));
+}
+
+/* A Rejection noted from the rejected topic (validate refused seq 2) breaks the chain behind it. */
+static void test_chain_broken_before_after_noted_rejection(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_loss(t, &t->c_mine, "ORE-1", 1);
+    mt_verdict v;
+    memset(&v, 0, sizeof(v));
+    mt_verdict_reject(&v, REASON(BAD_SIGNATURE), "signature does not verify");
+    memcpy(v.event_id, m2->id, MT_HASH_LEN);
+    v.has_event_id = 1;
+    snprintf(v.facility_id, sizeof(v.facility_id), "%s", MINE);
+    size_t len;
+    uint8_t *rej = mt_rejection_pack(&v, STAGE(VALIDATE), m2->env, m2->env_len, "mt.events.submitted", 0, 5, T_NOTARY,
+                                     &len);
+    assert_non_null(rej);
+    size_t before = t->n_dec;
+    assert_int_equal(mt_ledger_note_rejection(t->l, rej, len, REJ_TOPIC, 0, 9, lt_record, t), 0);
+    free(rej);
+    assert_int_equal(t->n_dec, before + 1);
+    assert_int_equal(t->dec[before].kind, MT_NOTED_REJECTION);
+    assert_int_equal(t->dec[before].index, 1);
+    REJECT(t, lt_loss(t, &t->c_mine, "ORE-1", 2), CHAIN_BROKEN_BEFORE);
+}
+
+/* A successor parked before the rejection was noted is decided CHAIN_BROKEN_BEFORE at the next offer
+ * (note_rejection has no registry to re-judge parked events with). */
+static void test_noted_rejection_breaks_parked_successor(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_loss(t, &t->c_mine, "ORE-1", 1);
+    lt_msg *m3 = lt_loss(t, &t->c_mine, "ORE-1", 2);
+    PARKED(t, m3);
+    mt_verdict v;
+    memset(&v, 0, sizeof(v));
+    mt_verdict_reject(&v, REASON(KEY_REVOKED), "revoked at sign");
+    memcpy(v.event_id, m2->id, MT_HASH_LEN);
+    v.has_event_id = 1;
+    size_t len;
+    uint8_t *rej = mt_rejection_pack(&v, STAGE(SIGN), m2->env, m2->env_len, "mt.events.validated", 0, 5, T_NOTARY, &len);
+    assert_int_equal(mt_ledger_note_rejection(t->l, rej, len, REJ_TOPIC, 0, 9, lt_record, t), 0);
+    free(rej);
+    size_t before = t->n_dec;
+    ACCEPT(t, lt_filler(t));
+    DECIDED(t, m3, before, MT_DECIDED_REJECTED, REASON(CHAIN_BROKEN_BEFORE));
+    assert_int_equal(mt_ledger_parked(t->l), 0);
+}
+
+/* A chain gap that never fills is parked, then expires as CHAIN_GAP after park_max_age entries. */
+static void test_chain_gap_expires(void **state)
+{
+    lt *t = *state;
+    mt_ledger_conf conf = {.park_max_age = 2};
+    lt_reconf(t, &conf);
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_loss(t, &t->c_mine, "ORE-1", 1);
+    lt_msg *m3 = lt_loss(t, &t->c_mine, "ORE-1", 2);
+    PARKED(t, m3);
+    ACCEPT(t, lt_filler(t));
+    ACCEPT(t, lt_filler(t));
+    assert_int_equal(mt_ledger_parked(t->l), 1); /* 2 entries since it parked: not yet */
+    size_t before = t->n_dec;
+    ACCEPT(t, lt_filler(t));
+    const lt_dec *d = DECIDED(t, m3, before, MT_DECIDED_REJECTED, REASON(CHAIN_GAP));
+    assert_int_equal(d->index, 4);
+    assert_int_equal(mt_ledger_parked(t->l), 0);
+    /* not remembered as decided: once seq 2 exists, the same event comes again and is accepted */
+    ACCEPT(t, m2);
+    ACCEPT(t, lt_reattest(t, m3, T_NOTARY + 1));
+}
+
+/* A RECEIVE whose TRANSFER never comes expires as PARK_EXPIRED. */
+static void test_receive_without_transfer_expires(void **state)
+{
+    lt *t = *state;
+    mt_ledger_conf conf = {.park_max_age = 1};
+    lt_reconf(t, &conf);
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER); /* never offered */
+    lt_msg *rc = lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000);
+    PARKED(t, rc);
+    ACCEPT(t, lt_filler(t));
+    size_t before = t->n_dec;
+    ACCEPT(t, lt_filler(t));
+    const lt_dec *d = DECIDED(t, rc, before, MT_DECIDED_REJECTED, REASON(PARK_EXPIRED));
+    assert_non_null(strstr(d->detail, "TRANSFER"));
+}
+
+/* =============================== custody and balances =============================== */
+
+/* Consuming a batch that never existed is UNKNOWN_INPUT. */
+static void test_unknown_input_rejected(void **state)
+{
+    lt *t = *state;
+    REJECT(t, lt_loss(t, &t->c_mine, "NOPE-1", 1), UNKNOWN_INPUT);
+}
+
+/* A RECEIVE naming a batch its TRANSFER did not move is UNKNOWN_INPUT. */
+static void test_receive_of_batch_not_in_transfer_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    ACCEPT(t, tr);
+    REJECT(t, lt_receive(t, &t->c_refiner, tr, "ORE-2", 1000000), UNKNOWN_INPUT);
+}
+
+/* A RECEIVE naming an event that is not a TRANSFER is UNKNOWN_INPUT. */
+static void test_receive_of_non_transfer_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *ex = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, ex);
+    REJECT(t, lt_receive(t, &t->c_refiner, ex, "ORE-1", 1000000), UNKNOWN_INPUT);
+}
+
+/* A RECEIVE of a TRANSFER the ledger rejected is UNKNOWN_INPUT (it is not parked forever). */
+static void test_receive_of_rejected_transfer_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    lt_msg *rc = lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000);
+    PARKED(t, rc);
+    /* the TRANSFER is rejected: attested so early that its time is in the future */
+    size_t before = t->n_dec;
+    REJECT(t, lt_reattest(t, tr, T_EVENT - SKEW_MS - 10), TIME_IN_FUTURE);
+    DECIDED(t, rc, before, MT_DECIDED_REJECTED, REASON(UNKNOWN_INPUT));
+}
+
+/* Consuming a batch another facility holds is NOT_CUSTODIAN. */
+static void test_not_custodian_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    REJECT(t, lt_loss(t, &t->c_refiner, "ORE-1", 1), NOT_CUSTODIAN);
+}
+
+/* Receiving a transfer addressed to another facility is NOT_CUSTODIAN. */
+static void test_receive_by_another_facility_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    ACCEPT(t, tr);
+    REJECT(t, lt_receive(t, &t->c_magnet, tr, "ORE-1", 1000000), NOT_CUSTODIAN);
+}
+
+/* Nobody may consume a batch in transit, neither the receiver nor the sender: IN_TRANSIT. */
+static void test_in_transit_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER));
+    REJECT(t, lt_next(t, &t->c_refiner, NULL,
+                      "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-1','mass_mg':10}],'outputs':[{'batch_id':'OX-1',"
+                      "'material':'oxide','mass_mg':5}]}"),
+           IN_TRANSIT);
+    REJECT(t, lt_loss(t, &t->c_mine, "ORE-1", 1), IN_TRANSIT);
+}
+
+/* Taking more than is left of a batch is OVERDRAWN. */
+static void test_overdrawn_more_than_left(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 600000));
+    REJECT(t, lt_loss(t, &t->c_mine, "ORE-1", 400001), OVERDRAWN);
+}
+
+/* Receiving more than was sent is OVERDRAWN. */
+static void test_overdrawn_receiving_more_than_sent(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    ACCEPT(t, tr);
+    REJECT(t, lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000001), OVERDRAWN);
+}
+
+/* Receiving one transfer twice (two different RECEIVE events) is OVERDRAWN. */
+static void test_overdrawn_receiving_twice(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    ACCEPT(t, tr);
+    ACCEPT(t, lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000));
+    REJECT(t, lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000), OVERDRAWN);
+}
+
+/* Creating a batch id that exists is DUPLICATE_BATCH_ID. */
+static void test_duplicate_batch_id_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    REJECT(t, lt_extract(t, &t->c_mine, "ORE-1"), DUPLICATE_BATCH_ID);
+}
+
+/* A batch id stays used after its batch was consumed to nothing. */
+static void test_duplicate_batch_id_after_consumed(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 1000000));
+    assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "");
+    REJECT(t, lt_extract(t, &t->c_mine, "ORE-1"), DUPLICATE_BATCH_ID);
+}
+
+/* A batch id stays used after a CORRECTION voided its batch. */
+static void test_duplicate_batch_id_after_voided(void **state)
+{
+    lt *t = *state;
+    lt_msg *ex = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, ex);
+    ACCEPT(t, lt_correction(t, &t->c_mine, ex));
+    REJECT(t, lt_extract(t, &t->c_mine, "ORE-1"), DUPLICATE_BATCH_ID);
+}
+
+/* =============================== element conservation =============================== */
+
+/* PROCESS of `take` mg of ORE-1 (held by the refiner) into 200 g of oxide holding nd mg Nd. */
+static lt_msg *lt_process(lt *t, int take, int nd)
+{
+    return lt_next(t, &t->c_refiner, NULL,
+                   "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-1','mass_mg':%d}],'outputs':[{'batch_id':'OX-1',"
+                   "'material':'NdPr-oxide','mass_mg':200000,'elements':[{'element':'Nd','mass_mg':%d}]}]}",
+                   take, nd);
+}
+
+/* An element beyond the inputs' share + tolerance is ELEMENT_NOT_CONSERVED (half the ore: 50 g Nd + 0.5 %). */
+static void test_element_beyond_tolerance_rejected(void **state)
+{
+    lt *t = *state;
+    lt_ore_at(t, &t->c_refiner, "ORE-1");
+    const lt_dec *d = REJECT(t, lt_process(t, 500000, 50251), ELEMENT_NOT_CONSERVED);
+    assert_non_null(strstr(d->detail, "Nd"));
+}
+
+/* An element within the inputs' share + tolerance is accepted. */
+static void test_element_within_tolerance_accepted(void **state)
+{
+    lt *t = *state;
+    lt_ore_at(t, &t->c_refiner, "ORE-1");
+    ACCEPT(t, lt_process(t, 500000, 50250));
+}
+
+/* A tolerance set in the configuration is the bound (0.1 % here). */
+static void test_element_tolerance_configurable(void **state)
+{
+    lt *t = *state;
+    mt_ledger_conf conf = {.tolerance_ppm = 1000};
+    lt_reconf(t, &conf);
+    lt_ore_at(t, &t->c_refiner, "ORE-1");
+    lt_chain after_receive = t->c_refiner;
+    REJECT(t, lt_process(t, 500000, 50051), ELEMENT_NOT_CONSERVED);
+    t->c_refiner = after_receive;
+    ACCEPT(t, lt_process(t, 500000, 50050));
+}
+
+/* Oxygen, hydrogen, carbon and nitrogen may appear from nowhere (oxides, hydrides, carbonates). */
+static void test_ohcn_exempt(void **state)
+{
+    lt *t = *state;
+    lt_ore_at(t, &t->c_refiner, "ORE-1");
+    ACCEPT(t, lt_next(t, &t->c_refiner, NULL,
+                      "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'outputs':[{'batch_id':'OX-1',"
+                      "'material':'NdPr-carbonate','mass_mg':200000,'elements':[{'element':'Nd','mass_mg':100000},"
+                      "{'element':'O','mass_mg':60000},{'element':'C','mass_mg':10000},{'element':'H','mass_mg':1000},"
+                      "{'element':'N','mass_mg':500}]}]}"));
+}
+
+/* An element no input holds (Fe without a declared untracked input) is ELEMENT_NOT_CONSERVED. */
+static void test_element_from_nowhere_rejected(void **state)
+{
+    lt *t = *state;
+    lt_ore_at(t, &t->c_magnet, "ORE-1");
+    REJECT(t, lt_next(t, &t->c_magnet, NULL,
+                      "{'kind':'MANUFACTURE','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'outputs':[{'batch_id':"
+                      "'MAG-1','material':'NdFeB','mass_mg':400000,'elements':[{'element':'Fe','mass_mg':1}]}]}"),
+           ELEMENT_NOT_CONSERVED);
+}
+
+/* Declared untracked inputs count as inputs (Fe bought outside), up to what they hold. */
+static void test_untracked_inputs_count_as_inputs(void **state)
+{
+    lt *t = *state;
+    const char *ev = "{'kind':'MANUFACTURE','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],"
+                     "'untracked_inputs':[{'material':'electrolytic-iron','mass_mg':300000,'elements':[{'element':'Fe',"
+                     "'mass_mg':300000}],'supplier':'IronCo'}],'outputs':[{'batch_id':'MAG-%d','material':'NdFeB',"
+                     "'mass_mg':500000,'elements':[{'element':'Nd','mass_mg':100000},{'element':'Fe','mass_mg':%d}]}]}";
+    lt_ore_at(t, &t->c_magnet, "ORE-1");
+    lt_chain after_receive = t->c_magnet;
+    REJECT(t, lt_next(t, &t->c_magnet, NULL, ev, 1, 301501), ELEMENT_NOT_CONSERVED);
+    t->c_magnet = after_receive;
+    ACCEPT(t, lt_next(t, &t->c_magnet, NULL, ev, 2, 301500));
+}
+
+/* Untracked RECYCLE feedstock counts as an input, up to what it holds. */
+static void test_untracked_feedstock_counts_as_input(void **state)
+{
+    lt *t = *state;
+    const char *ev = "{'kind':'RECYCLE','recycle':{'feedstock':'UNTRACKED_PRE_CONSUMER','untracked_feedstock_mass_mg':100000,"
+                     "'untracked_feedstock':[{'element':'Nd','mass_mg':30000}]},'outputs':[{'batch_id':'REC-%d',"
+                     "'material':'NdPr-oxide','mass_mg':50000,'elements':[{'element':'Nd','mass_mg':%d}]}]}";
+    REJECT(t, lt_next(t, &t->c_recycler, NULL, ev, 1, 30151), ELEMENT_NOT_CONSERVED);
+    lt_rewind(&t->c_recycler, NULL);
+    ACCEPT(t, lt_next(t, &t->c_recycler, NULL, ev, 2, 30150));
+}
+
+/* Untracked feedstock listed on a RECYCLE of tracked scrap is no input: matter enters only where it
+ * legitimately may. */
+static void test_tracked_recycle_ignores_untracked_feedstock(void **state)
+{
+    lt *t = *state;
+    lt_ore_at(t, &t->c_recycler, "ORE-1");
+    REJECT(t, lt_next(t, &t->c_recycler, NULL,
+                      "{'kind':'RECYCLE','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'recycle':{'feedstock':"
+                      "'TRACKED','untracked_feedstock':[{'element':'Nd','mass_mg':900000}]},'outputs':[{'batch_id':"
+                      "'REC-1','material':'NdPr-oxide','mass_mg':1000000,'elements':[{'element':'Nd','mass_mg':900000}]}]}"),
+           ELEMENT_NOT_CONSERVED);
+}
+
+/* A SPLIT making more total mass than it takes (beyond tolerance) is ELEMENT_NOT_CONSERVED. */
+static void test_split_more_mass_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    REJECT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'SPLIT','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'outputs':["
+                      "{'batch_id':'A','material':'ore','mass_mg':600000},{'batch_id':'B','material':'ore','mass_mg':405001}]}"),
+           ELEMENT_NOT_CONSERVED);
+}
+
+/* A MERGE making more total mass than it takes (beyond tolerance) is ELEMENT_NOT_CONSERVED. */
+static void test_merge_more_mass_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    REJECT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'MERGE','inputs':[{'batch_id':'ORE-1','mass_mg':1000000},{'batch_id':'ORE-2','mass_mg':"
+                      "1000000}],'outputs':[{'batch_id':'M','material':'ore','mass_mg':2010001}]}"),
+           ELEMENT_NOT_CONSERVED);
+}
+
+/* Outputs whose masses add up past 2^64 do not wrap around into a small sum: the SPLIT is rejected. */
+static void test_split_mass_overflow_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    REJECT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'SPLIT','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'outputs':["
+                      "{'batch_id':'A','material':'ore','mass_mg':'9223372036854775808'},"
+                      "{'batch_id':'B','material':'ore','mass_mg':'9223372036854775808'}]}"),
+           ELEMENT_NOT_CONSERVED);
+}
+
+/* Element masses that add up past 2^64 across outputs do not wrap around: the PROCESS is rejected. */
+static void test_element_sum_overflow_rejected(void **state)
+{
+    lt *t = *state;
+    lt_ore_at(t, &t->c_refiner, "ORE-1");
+    REJECT(t, lt_next(t, &t->c_refiner, NULL,
+                      "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'outputs':["
+                      "{'batch_id':'A','material':'Nd-metal','mass_mg':'9223372036854775808','elements':[{'element':'Nd',"
+                      "'mass_mg':'9223372036854775808'}]},"
+                      "{'batch_id':'B','material':'Nd-metal','mass_mg':'9223372036854775808','elements':[{'element':'Nd',"
+                      "'mass_mg':'9223372036854775808'}]}]}"),
+           ELEMENT_NOT_CONSERVED);
+}
+
+/* =============================== corrections =============================== */
+
+/* Correcting an event the ledger never saw is INVALID_CORRECTION. */
+static void test_correction_of_unknown_event_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg ghost = {.facility = MINE};
+    memset(ghost.id, 0x5a, sizeof(ghost.id));
+    REJECT(t, lt_correction(t, &t->c_mine, &ghost), INVALID_CORRECTION);
+}
+
+/* Correcting an event the ledger rejected is INVALID_CORRECTION. */
+static void test_correction_of_rejected_event_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *bad = lt_loss(t, &t->c_mine, "NOPE", 1);
+    REJECT(t, bad, UNKNOWN_INPUT);
+    lt_rewind(&t->c_mine, NULL);
+    REJECT(t, lt_correction(t, &t->c_mine, bad), INVALID_CORRECTION);
+}
+
+/* Correcting another facility's event is INVALID_CORRECTION. */
+static void test_correction_of_foreign_event_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *ex = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, ex);
+    REJECT(t, lt_correction(t, &t->c_refiner, ex), INVALID_CORRECTION);
+}
+
+/* Correcting an event already voided is INVALID_CORRECTION. */
+static void test_correction_of_voided_event_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *ex = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, ex);
+    ACCEPT(t, lt_correction(t, &t->c_mine, ex));
+    REJECT(t, lt_correction(t, &t->c_mine, ex), INVALID_CORRECTION);
+}
+
+/* A RECEIVE cannot be voided: INVALID_CORRECTION. */
+static void test_correction_of_receive_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    ACCEPT(t, tr);
+    lt_msg *rc = lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000);
+    ACCEPT(t, rc);
+    REJECT(t, lt_correction(t, &t->c_refiner, rc), INVALID_CORRECTION);
+}
+
+/* A CORRECTION cannot be voided: INVALID_CORRECTION. */
+static void test_correction_of_correction_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *ex = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, ex);
+    lt_msg *co = lt_correction(t, &t->c_mine, ex);
+    ACCEPT(t, co);
+    REJECT(t, lt_correction(t, &t->c_mine, co), INVALID_CORRECTION);
+}
+
+/* Correcting an event whose outputs were used since is INVALID_CORRECTION. */
+static void test_correction_after_outputs_used_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *ex = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, ex);
+    ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 1));
+    REJECT(t, lt_correction(t, &t->c_mine, ex), INVALID_CORRECTION);
+}
+
+/* Correcting a TRANSFER that was received is INVALID_CORRECTION. */
+static void test_correction_of_received_transfer_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_deliver(t, &t->c_mine, &t->c_refiner, "ORE-1", 1000000);
+    REJECT(t, lt_correction(t, &t->c_mine, tr), INVALID_CORRECTION);
+}
+
+/* =============================== MALFORMED_EVENT from the ledger =============================== */
+
+/* A TRANSFER of part of a batch is MALFORMED_EVENT (SPLIT first). */
+static void test_transfer_of_part_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    REJECT(t, lt_transfer(t, &t->c_mine, "ORE-1", 500000, REFINER), MALFORMED_EVENT);
+}
+
+/* A RECEIVE that does not name every batch of its TRANSFER is MALFORMED_EVENT. */
+static void test_receive_not_naming_every_batch_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    lt_msg *tr = lt_next(t, &t->c_mine, NULL,
+                         "{'kind':'TRANSFER','inputs':[{'batch_id':'ORE-1','mass_mg':1000000},{'batch_id':'ORE-2',"
+                         "'mass_mg':1000000}],'transfer':{'destination_facility_id':'" REFINER "'}}");
+    ACCEPT(t, tr);
+    REJECT(t, lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000), MALFORMED_EVENT);
+}
+
+/* A RECYCLE of tracked scrap that names no input batch is MALFORMED_EVENT. */
+static void test_tracked_recycle_without_inputs_rejected(void **state)
+{
+    lt *t = *state;
+    REJECT(t, lt_next(t, &t->c_recycler, NULL,
+                      "{'kind':'RECYCLE','recycle':{'feedstock':'TRACKED'},'outputs':[{'batch_id':'REC-1','material':"
+                      "'NdPr-oxide','mass_mg':100}]}"),
+           MALFORMED_EVENT);
+}
+
+/* A RECYCLE of untracked feedstock that states no feedstock mass is MALFORMED_EVENT. */
+static void test_untracked_recycle_without_mass_rejected(void **state)
+{
+    lt *t = *state;
+    REJECT(t, lt_next(t, &t->c_recycler, NULL,
+                      "{'kind':'RECYCLE','recycle':{'feedstock':'UNTRACKED_POST_CONSUMER'},'outputs':[{'batch_id':"
+                      "'REC-1','material':'NdPr-oxide','mass_mg':100}]}"),
+           MALFORMED_EVENT);
+}
+
+/* =============================== attestations =============================== */
+
+/* m's AttestedEvent with one byte of the notary's signature flipped. */
+static lt_msg *lt_broken_attestation(lt *t, const lt_msg *m)
+{
+    Mintrace__V1__AttestedEvent *ae = mintrace__v1__attested_event__unpack(NULL, m->att_len, m->att);
+    assert_non_null(ae);
+    Mintrace__V1__Envelope *aenv = mintrace__v1__envelope__unpack(NULL, ae->attestation.len, ae->attestation.data);
+    assert_non_null(aenv);
+    assert_int_equal(aenv->n_signatures, 1);
+    aenv->signatures[0]->sig.data[7] ^= 0x01;
+    size_t alen;
+    uint8_t *abytes = mt_message_pack(&aenv->base, &alen);
+    assert_non_null(abytes);
+    ProtobufCBinaryData keep = ae->attestation;
+    ae->attestation = (ProtobufCBinaryData){alen, abytes};
+    lt_msg *x = lt_msg_new(t);
+    x->att = mt_message_pack(&ae->base, &x->att_len);
+    ae->attestation = keep;
+    free(abytes);
+    mintrace__v1__envelope__free_unpacked(aenv, NULL);
+    mintrace__v1__attested_event__free_unpacked(ae, NULL);
+    assert_non_null(x->att);
+    memcpy(x->id, m->id, MT_HASH_LEN);
+    x->seq = m->seq;
+    x->facility = m->facility;
+    return x;
+}
+
+/* Bytes whose notary signature is broken are BAD_ATTESTATION, and are not remembered: the real event
+ * is accepted after them, not called a duplicate. */
+static void test_broken_attestation_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *m = lt_extract(t, &t->c_mine, "ORE-1");
+    const lt_dec *d = REJECT(t, lt_broken_attestation(t, m), BAD_ATTESTATION);
+    assert_non_null(strstr(d->detail, "verify"));
+    ACCEPT(t, m);
+}
+
+/* An attestation for another network is WRONG_NETWORK, not remembered either. */
+static void test_attestation_for_other_network_rejected(void **state)
+{
+    lt *t = *state;
+    lt_msg *m = lt_extract(t, &t->c_mine, "ORE-1");
+    lt_msg *other = lt_msg_new(t);
+    other->env = malloc(m->env_len);
+    assert_non_null(other->env);
+    memcpy(other->env, m->env, m->env_len);
+    other->env_len = m->env_len;
+    memcpy(other->id, m->id, MT_HASH_LEN);
+    other->facility = MINE;
+    lt_attest(t, other, T_NOTARY, "another-net");
+    REJECT(t, other, WRONG_NETWORK);
+    ACCEPT(t, m);
+}
+
+/* Bytes that are no AttestedEvent at all are rejected (UNDECODABLE_ENVELOPE) with an index. */
+static void test_garbage_offer_rejected(void **state)
+{
+    lt *t = *state;
+    const uint8_t junk[] = {0x0f, 0xff, 0x00};
+    assert_int_equal(mt_ledger_offer(t->l, t->reg, NET, junk, sizeof(junk), TOPIC, 0, 1, lt_record, t), 0);
+    assert_int_equal(t->n_dec, 1);
+    assert_int_equal(t->dec[0].kind, MT_DECIDED_REJECTED);
+    assert_int_equal(t->dec[0].code, REASON(UNDECODABLE_ENVELOPE));
+    assert_int_equal(mt_ledger_next_index(t->l), 1);
+}
+
+/* =============================== the happy path of every kind =============================== */
+
+/* EXTRACT creates a batch the mine holds. */
+static void test_extract_creates_batch(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    const lt_dec *d = ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    assert_int_equal(d->index, 0);
+    assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "ORE-1 ore MINE-A->- 1000000");
+    assert_int_equal(mt_ledger_next_index(t->l), 1);
+}
+
+/* TRANSFER puts the batch in transit to the destination; the sender still shows it. */
+static void test_transfer_puts_batch_in_transit(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER));
+    assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "ORE-1 ore MINE-A->REFINER-B 1000000");
+    assert_string_equal(LINE_OF(t, REFINER, "ORE-1"), "ORE-1 ore MINE-A->REFINER-B 1000000");
+}
+
+/* RECEIVE with a transit loss: the batch is the received mass, held by the receiver, no longer in transit. */
+static void test_receive_with_transit_loss(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    ACCEPT(t, tr);
+    ACCEPT(t, lt_receive(t, &t->c_refiner, tr, "ORE-1", 999500));
+    assert_string_equal(LINE_OF(t, REFINER, "ORE-1"), "ORE-1 ore REFINER-B->- 999500");
+    assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "");
+}
+
+/* PROCESS takes mass from its input and creates its outputs. */
+static void test_process_consumes_and_creates(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    lt_ore_at(t, &t->c_refiner, "ORE-1");
+    ACCEPT(t, lt_process(t, 600000, 60000));
+    assert_string_equal(LINE_OF(t, REFINER, "ORE-1"), "ORE-1 ore REFINER-B->- 400000");
+    assert_string_equal(LINE_OF(t, REFINER, "OX-1"), "OX-1 NdPr-oxide REFINER-B->- 200000");
+}
+
+/* MANUFACTURE with a declared untracked input is accepted and makes its output. */
+static void test_manufacture_with_untracked_inputs(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    lt_ore_at(t, &t->c_magnet, "ORE-1");
+    ACCEPT(t, lt_next(t, &t->c_magnet, NULL,
+                      "{'kind':'MANUFACTURE','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],"
+                      "'untracked_inputs':[{'material':'electrolytic-iron','mass_mg':300000,'elements':[{'element':"
+                      "'Fe','mass_mg':300000}],'supplier':'IronCo'}],'outputs':[{'batch_id':'MAG-1','material':'NdFeB',"
+                      "'mass_mg':500000,'elements':[{'element':'Nd','mass_mg':100000},{'element':'Fe','mass_mg':300000}]}]}"));
+    assert_string_equal(LINE_OF(t, MAGNET, "MAG-1"), "MAG-1 NdFeB MAGNET-C->- 500000");
+    assert_string_equal(LINE_OF(t, MAGNET, "ORE-1"), "");
+}
+
+/* RECYCLE of tracked scrap consumes its inputs and makes recovered material. */
+static void test_recycle_tracked(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    lt_ore_at(t, &t->c_recycler, "SCRAP-1");
+    ACCEPT(t, lt_next(t, &t->c_recycler, NULL,
+                      "{'kind':'RECYCLE','inputs':[{'batch_id':'SCRAP-1','mass_mg':1000000}],'recycle':{'feedstock':"
+                      "'TRACKED'},'outputs':[{'batch_id':'REC-1','material':'NdPr-oxide','mass_mg':150000,"
+                      "'recycled_class':'PRE_CONSUMER','elements':[{'element':'Nd','mass_mg':100000}]}]}"));
+    assert_string_equal(LINE_OF(t, RECYCLER, "REC-1"), "REC-1 NdPr-oxide RECYCLER-D->- 150000");
+    assert_string_equal(LINE_OF(t, RECYCLER, "SCRAP-1"), "");
+}
+
+/* RECYCLE of untracked feedstock makes recovered material from nothing tracked. */
+static void test_recycle_untracked(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    ACCEPT(t, lt_filler(t));
+    assert_string_equal(LINE_OF(t, RECYCLER, "FILL-1"), "FILL-1 NdPr-oxide RECYCLER-D->- 200");
+}
+
+/* SPLIT turns one batch into several of the same total. */
+static void test_split(void **state)
+{
+    lt *t = *state;
+    char buf[1024];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'SPLIT','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'outputs':["
+                      "{'batch_id':'A','material':'ore','mass_mg':400000,'elements':[{'element':'Nd','mass_mg':40000}]},"
+                      "{'batch_id':'B','material':'ore','mass_mg':600000,'elements':[{'element':'Nd','mass_mg':60000}]}]}"));
+    assert_string_equal(lt_inventory(t->l, MINE, buf, sizeof(buf)), "A ore MINE-A->- 400000\nB ore MINE-A->- 600000");
+}
+
+/* MERGE turns several batches into one. */
+static void test_merge(void **state)
+{
+    lt *t = *state;
+    char buf[1024];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    ACCEPT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'MERGE','inputs':[{'batch_id':'ORE-1','mass_mg':1000000},{'batch_id':'ORE-2','mass_mg':"
+                      "1000000}],'outputs':[{'batch_id':'M','material':'ore','mass_mg':2000000,'elements':[{'element':"
+                      "'Nd','mass_mg':200000},{'element':'Pr','mass_mg':60000}]}]}"));
+    assert_string_equal(lt_inventory(t->l, MINE, buf, sizeof(buf)), "M ore MINE-A->- 2000000");
+}
+
+/* LOSS writes off part of a batch. */
+static void test_loss(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 250000));
+    assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "ORE-1 ore MINE-A->- 750000");
+}
+
+/* EXIT sells a batch out of the system. */
+static void test_exit(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'EXIT','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'exit':{'product':'motor'}}"));
+    assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "");
+}
+
+/* CORRECTION gives the voided event's inputs back and voids its outputs. */
+static void test_correction_restores_inputs_voids_outputs(void **state)
+{
+    lt *t = *state;
+    char buf[1024];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *split = lt_next(t, &t->c_mine, NULL,
+                            "{'kind':'SPLIT','inputs':[{'batch_id':'ORE-1','mass_mg':700000}],'outputs':["
+                            "{'batch_id':'A','material':'ore','mass_mg':300000},{'batch_id':'B','material':'ore','mass_mg':400000}]}");
+    ACCEPT(t, split);
+    assert_string_equal(lt_inventory(t->l, MINE, buf, sizeof(buf)),
+                        "A ore MINE-A->- 300000\nB ore MINE-A->- 400000\nORE-1 ore MINE-A->- 300000");
+    ACCEPT(t, lt_correction(t, &t->c_mine, split));
+    assert_string_equal(lt_inventory(t->l, MINE, buf, sizeof(buf)), "ORE-1 ore MINE-A->- 1000000");
+}
+
+/* A batch voided by a CORRECTION is an UNKNOWN_INPUT from then on. */
+static void test_voided_batch_is_unknown_input(void **state)
+{
+    lt *t = *state;
+    lt_msg *ex = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, ex);
+    ACCEPT(t, lt_correction(t, &t->c_mine, ex));
+    REJECT(t, lt_loss(t, &t->c_mine, "ORE-1", 1), UNKNOWN_INPUT);
+}
+
+/* Correcting a TRANSFER not yet received brings the batch home; its RECEIVE is then UNKNOWN_INPUT. */
+static void test_correction_of_unreceived_transfer(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    ACCEPT(t, tr);
+    ACCEPT(t, lt_correction(t, &t->c_mine, tr));
+    assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "ORE-1 ore MINE-A->- 1000000");
+    assert_string_equal(LINE_OF(t, REFINER, "ORE-1"), "");
+    REJECT(t, lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000), UNKNOWN_INPUT);
+}
+
+/* =============================== duplicates =============================== */
+
+/* An exact resubmission (same envelope, attested anew) is a DUPLICATE naming the original's index. */
+static void test_exact_resubmission_is_duplicate(void **state)
+{
+    lt *t = *state;
+    char before[2048], after[2048];
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-0"));
+    lt_msg *m = lt_extract(t, &t->c_mine, "ORE-1");
+    const lt_dec *first = ACCEPT(t, m);
+    uint64_t first_index = first->index;
+    lt_world(t->l, before, sizeof(before));
+    const lt_dec *d = DUPLICATE(t, lt_reattest(t, m, T_NOTARY + 5000));
+    assert_int_equal(d->first_index, first_index);
+    assert_int_equal(d->index, first_index + 1);
+    assert_string_equal(lt_world(t->l, after, sizeof(after)), before);
+}
+
+/* A resubmission of a rejected event is a DUPLICATE naming the rejection's index. */
+static void test_resubmission_of_rejected_is_duplicate(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *bad = lt_loss(t, &t->c_mine, "ORE-1", 2000000);
+    const lt_dec *r = REJECT(t, bad, OVERDRAWN);
+    uint64_t rejected_at = r->index;
+    const lt_dec *d = DUPLICATE(t, lt_reattest(t, bad, T_NOTARY + 5000));
+    assert_int_equal(d->first_index, rejected_at);
+}
+
+/* After a producer crash it resends the same signed bytes: a DUPLICATE, never an equivocation. */
+static void test_resend_after_crash_is_duplicate(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_chain saved = t->c_mine;
+    lt_msg *m = lt_loss(t, &t->c_mine, "ORE-1", 10);
+    const lt_dec *first = ACCEPT(t, m);
+    uint64_t first_index = first->index;
+    t->c_mine = saved; /* the producer restarts from its write-ahead file */
+    lt_msg *again = lt_loss(t, &t->c_mine, "ORE-1", 10);
+    assert_int_equal(again->env_len, m->env_len);
+    assert_memory_equal(again->env, m->env, m->env_len);
+    const lt_dec *d = DUPLICATE(t, again);
+    assert_int_equal(d->first_index, first_index);
+}
+
+/* The same bytes offered twice (a re-read) are a DUPLICATE too. */
+static void test_same_bytes_twice_is_duplicate(void **state)
+{
+    lt *t = *state;
+    lt_msg *m = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, m);
+    assert_int_equal(DUPLICATE(t, m)->first_index, 0);
+}
+
+/* =============================== parking =============================== */
+
+/* A RECEIVE before its TRANSFER parks (no decision), and is decided right after the TRANSFER. */
+static void test_receive_before_transfer_parks_then_follows(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    lt_msg *rc = lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000);
+    PARKED(t, rc);
+    assert_int_equal(mt_ledger_next_index(t->l), 1);
+    size_t before = t->n_dec;
+    assert_int_equal(lt_offer(t, tr), 2);
+    assert_int_equal(DECIDED(t, tr, before, MT_DECIDED_ACCEPTED, 0)->index, 1);
+    const lt_dec *d = DECIDED(t, rc, before, MT_DECIDED_ACCEPTED, 0);
+    assert_int_equal(d->index, 2);
+    assert_ptr_equal(d, &t->dec[before + 1]); /* in that order */
+    assert_int_equal(mt_ledger_parked(t->l), 0);
+}
+
+/* A released event's decision names where it was read (the parked offer's topic and offset). */
+static void test_released_decision_keeps_its_source(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_loss(t, &t->c_mine, "ORE-1", 1);
+    lt_msg *m3 = lt_loss(t, &t->c_mine, "ORE-1", 2);
+    assert_int_equal(lt_offer_at(t, m3, "mt.other", 3, 4242), 0);
+    size_t before = t->n_dec;
+    lt_offer(t, m2);
+    const lt_dec *d = DECIDED(t, m3, before, MT_DECIDED_ACCEPTED, 0);
+    assert_string_equal(d->topic, "mt.other");
+    assert_int_equal(d->offset, 4242);
+}
+
+/* A chain gap (seq 3 before 2) parks, and seq 3 follows seq 2 at once. */
+static void test_chain_gap_parks_and_releases(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_loss(t, &t->c_mine, "ORE-1", 1);
+    lt_msg *m3 = lt_loss(t, &t->c_mine, "ORE-1", 2);
+    PARKED(t, m3);
+    size_t before = t->n_dec;
+    assert_int_equal(lt_offer(t, m2), 2);
+    assert_int_equal(DECIDED(t, m2, before, MT_DECIDED_ACCEPTED, 0)->index, 1);
+    assert_int_equal(DECIDED(t, m3, before, MT_DECIDED_ACCEPTED, 0)->index, 2);
+}
+
+/* Releasing cascades: one event frees a chain of parked events across facilities, in dependency order. */
+static void test_release_cascades(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_extract(t, &t->c_mine, "ORE-2");
+    lt_msg *m3 = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    lt_msg *r1 = lt_receive(t, &t->c_refiner, m3, "ORE-1", 1000000);
+    lt_msg *r2 = lt_process(t, 1000000, 100000);
+    lt_msg *m4 = lt_loss(t, &t->c_mine, "ORE-2", 5);
+    PARKED(t, m4);
+    PARKED(t, r2);
+    PARKED(t, r1);
+    PARKED(t, m3);
+    size_t before = t->n_dec;
+    assert_int_equal(lt_offer(t, m2), 5);
+    const lt_msg *order[] = {m2, m3, m4, r1, r2};
+    for (size_t i = 0; i < 5; i++) {
+        const lt_dec *d = DECIDED(t, order[i], before, MT_DECIDED_ACCEPTED, 0);
+        assert_ptr_equal(d, &t->dec[before + i]);
+        assert_int_equal(d->index, 1 + i);
+    }
+    assert_int_equal(mt_ledger_parked(t->l), 0);
+}
+
+/* Past park_max parked events, the oldest is expired first (CHAIN_GAP) and the rest stay. */
+static void test_park_overflow_expires_oldest(void **state)
+{
+    lt *t = *state;
+    mt_ledger_conf conf = {.park_max = 2};
+    lt_reconf(t, &conf);
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m[6];
+    for (int i = 2; i <= 5; i++) m[i] = lt_loss(t, &t->c_mine, "ORE-1", i);
+    PARKED(t, m[3]);
+    PARKED(t, m[4]);
+    size_t before = t->n_dec;
+    assert_int_equal(lt_offer(t, m[5]), 1);
+    DECIDED(t, m[3], before, MT_DECIDED_REJECTED, REASON(CHAIN_GAP));
+    assert_int_equal(mt_ledger_parked(t->l), 2);
+    /* seq 2 comes: seq 3 is gone, so 4 and 5 keep waiting */
+    ACCEPT(t, m[2]);
+    assert_int_equal(mt_ledger_parked(t->l), 2);
+}
+
+/* mt_ledger_parked_low_offset: the lowest offset parked per topic/partition, -1 when none. */
+static void test_parked_low_offset(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_loss(t, &t->c_mine, "ORE-1", 1);
+    lt_msg *m3 = lt_loss(t, &t->c_mine, "ORE-1", 2);
+    lt_msg *m4 = lt_loss(t, &t->c_mine, "ORE-1", 3);
+    assert_int_equal(mt_ledger_parked_low_offset(t->l, TOPIC, 0), -1);
+    assert_int_equal(lt_offer_at(t, m4, TOPIC, 0, 30), 0);
+    assert_int_equal(lt_offer_at(t, m3, TOPIC, 0, 20), 0);
+    lt_msg *tr = lt_transfer(t, &t->c_magnet, "X", 1, MINE); /* never offered */
+    assert_int_equal(lt_offer_at(t, lt_receive(t, &t->c_trader, tr, "X", 1), TOPIC, 1, 7), 0);
+    assert_int_equal(mt_ledger_parked_low_offset(t->l, TOPIC, 0), 20);
+    assert_int_equal(mt_ledger_parked_low_offset(t->l, TOPIC, 1), 7);
+    assert_int_equal(mt_ledger_parked_low_offset(t->l, TOPIC, 2), -1);
+    assert_int_equal(mt_ledger_parked_low_offset(t->l, "mt.other", 0), -1);
+    lt_offer_at(t, m2, TOPIC, 0, 40);
+    assert_int_equal(mt_ledger_parked_low_offset(t->l, TOPIC, 0), -1);
+    assert_int_equal(mt_ledger_parked_low_offset(t->l, TOPIC, 1), 7);
+}
+
+/* An event parked twice (the same event re-attested) is decided once; the other copy is a DUPLICATE. */
+static void test_parked_twice_decided_once(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_loss(t, &t->c_mine, "ORE-1", 1);
+    lt_msg *m3 = lt_loss(t, &t->c_mine, "ORE-1", 2);
+    PARKED(t, m3);
+    PARKED(t, lt_reattest(t, m3, T_NOTARY + 1));
+    size_t before = t->n_dec;
+    assert_int_equal(lt_offer(t, m2), 3);
+    assert_int_equal(t->dec[before + 1].kind, MT_DECIDED_ACCEPTED);
+    assert_int_equal(t->dec[before + 2].kind, MT_DECIDED_DUPLICATE);
+    assert_int_equal(t->dec[before + 2].first_index, t->dec[before + 1].index);
+}
+
+/* =============================== order independence =============================== */
+
+#define ORD_N 21
+/* Seeded random orders tried. Each costs ~10 ms, nearly all of it Ed25519 verifies (the ledger
+ * re-opens every parked event on each release pass); under valgrind (tests/unit/run.sh exports
+ * VALGRIND=1) a few suffice to check memory. */
+#ifndef LT_SHUFFLES
+#define LT_SHUFFLES 200
+#endif
+#define LT_SHUFFLES_VALGRIND 10
+
+/* A small world: 21 events of 4 facilities whose only cross-facility dependencies are
+ * TRANSFER -> RECEIVE; two of them (the refiner's seq 4 and 5) are rejected whatever the order. */
+static void lt_story(lt *t, lt_msg *ev[ORD_N], int want[ORD_N])
+{
+    lt_chain *mi = &t->c_mine, *re = &t->c_refiner, *ma = &t->c_magnet, *tr = &t->c_trader;
+    int n = 0;
+    lt_msg *m3, *m5, *r3, *g4, *t5;
+    ev[n++] = lt_extract(t, mi, "ORE-1");
+    ev[n++] = lt_extract(t, mi, "ORE-2");
+    ev[n++] = m3 = lt_transfer(t, mi, "ORE-1", 1000000, REFINER);
+    ev[n++] = lt_next(t, mi, NULL,
+                      "{'kind':'SPLIT','inputs':[{'batch_id':'ORE-2','mass_mg':1000000}],'outputs':["
+                      "{'batch_id':'ORE-2A','material':'ore','mass_mg':600000,'elements':[{'element':'Nd','mass_mg':60000}]},"
+                      "{'batch_id':'ORE-2B','material':'ore','mass_mg':400000,'elements':[{'element':'Nd','mass_mg':40000}]}]}");
+    ev[n++] = m5 = lt_transfer(t, mi, "ORE-2A", 600000, TRADER);
+    ev[n++] = lt_loss(t, mi, "ORE-2B", 100000);
+    ev[n++] = lt_receive(t, re, m3, "ORE-1", 999000);
+    ev[n++] = lt_next(t, re, NULL,
+                      "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-1','mass_mg':999000}],'outputs':[{'batch_id':'OX-1',"
+                      "'material':'NdPr-oxide','mass_mg':150000,'elements':[{'element':'Nd','mass_mg':99000}]}]}");
+    ev[n++] = r3 = lt_transfer(t, re, "OX-1", 150000, MAGNET);
+    want[n] = 1;
+    ev[n++] = lt_loss(t, re, "NOPE", 1); /* UNKNOWN_INPUT */
+    want[n] = 1;
+    ev[n++] = lt_loss(t, re, "ORE-1", 1); /* CHAIN_BROKEN_BEFORE */
+    ev[n++] = lt_receive(t, ma, r3, "OX-1", 150000);
+    ev[n++] = lt_next(t, ma, NULL,
+                      "{'kind':'MANUFACTURE','inputs':[{'batch_id':'OX-1','mass_mg':150000}],'untracked_inputs':[{"
+                      "'material':'iron','mass_mg':300000,'elements':[{'element':'Fe','mass_mg':300000}]}],'outputs':[{"
+                      "'batch_id':'MAG-1','material':'NdFeB','mass_mg':400000,'elements':[{'element':'Nd','mass_mg':"
+                      "99000},{'element':'Fe','mass_mg':300000}]}]}");
+    ev[n++] = lt_next(t, ma, NULL,
+                      "{'kind':'EXIT','inputs':[{'batch_id':'MAG-1','mass_mg':100000}],'exit':{'product':'motor'}}");
+    ev[n++] = g4 = lt_transfer(t, ma, "MAG-1", 300000, TRADER);
+    ev[n++] = lt_receive(t, tr, m5, "ORE-2A", 600000);
+    ev[n++] = lt_receive(t, tr, g4, "MAG-1", 300000);
+    ev[n++] = lt_next(t, tr, NULL,
+                      "{'kind':'SPLIT','inputs':[{'batch_id':'MAG-1','mass_mg':300000}],'outputs':["
+                      "{'batch_id':'MAG-1A','material':'NdFeB','mass_mg':100000},"
+                      "{'batch_id':'MAG-1B','material':'NdFeB','mass_mg':200000}]}");
+    ev[n++] = lt_next(t, tr, NULL,
+                      "{'kind':'EXIT','inputs':[{'batch_id':'MAG-1A','mass_mg':100000}],'exit':{'product':'motor'}}");
+    ev[n++] = t5 = lt_transfer(t, tr, "ORE-2A", 600000, MINE);
+    ev[n++] = lt_receive(t, mi, t5, "ORE-2A", 600000);
+    assert_int_equal(n, ORD_N);
+    for (int i = 0; i < ORD_N; i++) want[i] = !want[i]; /* 1: accepted */
+}
+
+/* Offers ev in the order given into a fresh ledger; fills accepted[] and the world's inventory. */
+static void lt_run_order(lt *t, lt_msg *ev[ORD_N], const int order[ORD_N], int accepted[ORD_N], char *world,
+                         size_t size)
+{
+    lt_reconf(t, NULL);
+    lt_reset_decisions(t);
+    for (int i = 0; i < ORD_N; i++) lt_offer(t, ev[order[i]]);
+    assert_int_equal(mt_ledger_parked(t->l), 0);
+    assert_int_equal(t->n_dec, ORD_N); /* one decision each, nothing lost or doubled */
+    assert_int_equal(mt_ledger_next_index(t->l), ORD_N);
+    for (int i = 0; i < ORD_N; i++) {
+        const lt_dec *d = lt_dec_of(t, ev[i], 0);
+        assert_non_null(d);
+        assert_true(d->kind == MT_DECIDED_ACCEPTED || d->kind == MT_DECIDED_REJECTED);
+        accepted[i] = d->kind == MT_DECIDED_ACCEPTED;
+    }
+    lt_world(t->l, world, size);
+}
+
+static uint64_t lt_rand(uint64_t *s)
+{
+    /* xorshift64*: a fixed seed gives the same shuffles on every run */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static void lt_check_order(lt *t, lt_msg *ev[ORD_N], const int order[ORD_N], const int want[ORD_N],
+                           const char *want_world, const char *what)
+{
+    int accepted[ORD_N];
+    char world[4096];
+    lt_run_order(t, ev, order, accepted, world, sizeof(world));
+    for (int i = 0; i < ORD_N; i++)
+        if (accepted[i] != want[i]) {
+            char o[256] = "";
+            for (int k = 0; k < ORD_N; k++) snprintf(o + strlen(o), sizeof(o) - strlen(o), " %d", order[k]);
+            fail_msg("%s: event %d %s, expected %s (order%s)", what, i, accepted[i] ? "accepted" : "rejected",
+                     want[i] ? "accepted" : "rejected", o);
+        }
+    if (strcmp(world, want_world) != 0) fail_msg("%s: batches differ:\n%s\nexpected:\n%s", what, world, want_world);
+}
+
+/* The same events in any order (facility by facility, round robin, receivers first, reversed, and
+ * LT_SHUFFLES seeded shuffles) give the same accepted set and the same batches. */
+static void test_accepted_set_independent_of_order(void **state)
+{
+    lt *t = *state;
+    lt_msg *ev[ORD_N];
+    int want[ORD_N] = {0}, order[ORD_N], accepted[ORD_N];
+    char want_world[4096];
+    lt_story(t, ev, want);
+
+    /* facility by facility, in chain order: the reference */
+    for (int i = 0; i < ORD_N; i++) order[i] = i;
+    lt_run_order(t, ev, order, accepted, want_world, sizeof(want_world));
+    assert_memory_equal(accepted, want, sizeof(want));
+    assert_non_null(strstr(want_world, "ORE-2A ore MINE-A->- 600000"));
+    assert_non_null(strstr(want_world, "MAG-1B NdFeB TRADER-E->- 200000"));
+
+    /* round robin over the four facilities' chains */
+    static const int starts[] = {0, 6, 11, 15, 21};
+    int k = 0;
+    for (int step = 0; k < ORD_N; step++)
+        for (int f = 0; f < 4; f++)
+            if (starts[f] + step < starts[f + 1]) order[k++] = starts[f] + step;
+    lt_check_order(t, ev, order, want, want_world, "round robin");
+
+    /* receivers first: the trader's chain, then the magnet maker's, the refiner's, the mine's */
+    k = 0;
+    for (int f = 3; f >= 0; f--)
+        for (int i = starts[f]; i < starts[f + 1]; i++) order[k++] = i;
+    lt_check_order(t, ev, order, want, want_world, "receivers first");
+
+    for (int i = 0; i < ORD_N; i++) order[i] = ORD_N - 1 - i;
+    lt_check_order(t, ev, order, want, want_world, "reversed");
+
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    int rounds = getenv("VALGRIND") && *getenv("VALGRIND") ? LT_SHUFFLES_VALGRIND : LT_SHUFFLES;
+    for (int round = 0; round < rounds; round++) {
+        for (int i = 0; i < ORD_N; i++) order[i] = i;
+        for (int i = ORD_N - 1; i > 0; i--) {
+            int j = (int)(lt_rand(&seed) % (uint64_t)(i + 1));
+            int x = order[i];
+            order[i] = order[j];
+            order[j] = x;
+        }
+        lt_check_order(t, ev, order, want, want_world, "shuffle");
+    }
+}
+
+/* =============================== state follows commits =============================== */
+
+/* Abort undoes everything since begin: index, batches, chains, event records, parking; the same
+ * offers then get the same decisions and indexes. */
+static void test_abort_restores_state(void **state)
+{
+    lt *t = *state;
+    char world0[4096], world1[4096];
+    mt_ledger_begin(t->l);
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *m2 = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    lt_msg *m3 = lt_extract(t, &t->c_mine, "ORE-2");
+    lt_msg *m4 = lt_loss(t, &t->c_mine, "ORE-2", 1);
+    lt_msg *m5 = lt_extract(t, &t->c_mine, "ORE-3");
+    lt_msg *r1 = lt_receive(t, &t->c_refiner, m2, "ORE-1", 1000000);
+    assert_int_equal(lt_offer_at(t, m4, TOPIC, 0, 50), 0); /* parked in the committed state */
+    mt_ledger_commit(t->l);
+    lt_world(t->l, world0, sizeof(world0));
+    uint64_t next0 = mt_ledger_next_index(t->l);
+
+    mt_ledger_begin(t->l);
+    size_t before = t->n_dec;
+    PARKED(t, r1);
+    lt_offer(t, m2);
+    lt_offer(t, m3); /* releases m4 */
+    lt_offer(t, m5);
+    assert_int_equal(t->n_dec - before, 5);
+    assert_int_equal(mt_ledger_parked(t->l), 0);
+    lt_dec first[5];
+    memcpy(first, &t->dec[before], sizeof(first));
+    mt_ledger_abort(t->l);
+
+    assert_int_equal(mt_ledger_next_index(t->l), next0);
+    assert_string_equal(lt_world(t->l, world1, sizeof(world1)), world0);
+    assert_int_equal(mt_ledger_parked(t->l), 1);
+    assert_int_equal(mt_ledger_parked_low_offset(t->l, TOPIC, 0), 50);
+
+    /* the same offers again: the same decisions at the same indexes (no duplicate, no equivocation) */
+    mt_ledger_begin(t->l);
+    before = t->n_dec;
+    PARKED(t, r1);
+    lt_offer(t, m2);
+    lt_offer(t, m3);
+    lt_offer(t, m5);
+    assert_int_equal(t->n_dec - before, 5);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(t->dec[before + i].kind, first[i].kind);
+        assert_int_equal(t->dec[before + i].index, first[i].index);
+        assert_memory_equal(t->dec[before + i].event_id, first[i].event_id, MT_HASH_LEN);
+    }
+    mt_ledger_commit(t->l);
+}
+
+/* Commit keeps what was offered: an abort after it changes nothing, a re-offer is a DUPLICATE. */
+static void test_commit_keeps_state(void **state)
+{
+    lt *t = *state;
+    char linebuf[256];
+    mt_ledger_begin(t->l);
+    lt_msg *m1 = lt_extract(t, &t->c_mine, "ORE-1");
+    ACCEPT(t, m1);
+    mt_ledger_commit(t->l);
+    mt_ledger_abort(t->l);
+    assert_int_equal(mt_ledger_next_index(t->l), 1);
+    assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "ORE-1 ore MINE-A->- 1000000");
+    mt_ledger_begin(t->l);
+    assert_int_equal(DUPLICATE(t, m1)->first_index, 0);
+}
+
+/* Commit one batch, abort the next: the state is the first batch's, parking buffer included. */
+static void test_commit_then_abort(void **state)
+{
+    lt *t = *state;
+    char world0[4096], world1[4096];
+    mt_ledger_begin(t->l);
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 100));
+    mt_ledger_commit(t->l);
+    lt_world(t->l, world0, sizeof(world0));
+
+    mt_ledger_begin(t->l);
+    lt_msg *m3 = lt_transfer(t, &t->c_mine, "ORE-1", 999900, TRADER);
+    lt_msg *m4 = lt_extract(t, &t->c_mine, "ORE-4");
+    lt_msg *m5 = lt_extract(t, &t->c_mine, "ORE-5");
+    PARKED(t, m5);
+    const lt_dec *d = ACCEPT(t, m3);
+    uint64_t m3_index = d->index;
+    assert_int_equal(m3_index, 2);
+    mt_ledger_abort(t->l);
+
+    assert_int_equal(mt_ledger_next_index(t->l), 2);
+    assert_int_equal(mt_ledger_parked(t->l), 0);
+    assert_string_equal(lt_world(t->l, world1, sizeof(world1)), world0);
+    mt_ledger_begin(t->l);
+    assert_int_equal(ACCEPT(t, m3)->index, m3_index);
+    ACCEPT(t, m4);
+    ACCEPT(t, m5);
+    mt_ledger_commit(t->l);
+}
+
+/* =============================== replay =============================== */
+
+/* Replays decisions [from, to) of the recorder into l; returns -1 at the first refusal (err says). */
+static int lt_replay(lt *t, mt_ledger *l, size_t from, size_t to, char *err, size_t size)
+{
+    for (size_t i = from; i < to; i++)
+        if (mt_ledger_replay(l, t->reg, NET, t->dec[i].entry, t->dec[i].entry_len, err, size)) return -1;
+    return 0;
+}
+
+/* A run with every kind of entry: accepted, rejected, duplicate, noted rejection (and garbage on
+ * the rejected topic), released, a bad attestation. Returns its OVERDRAWN event; the mine's chain
+ * ends with the event validate refused. */
+static lt_msg *lt_busy_run(lt *t)
+{
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    PARKED(t, lt_receive(t, &t->c_refiner, tr, "ORE-1", 990000));
+    ACCEPT(t, tr);
+    lt_msg *bad = lt_loss(t, &t->c_refiner, "ORE-1", 990001);
+    REJECT(t, bad, OVERDRAWN);
+    DUPLICATE(t, lt_reattest(t, bad, T_NOTARY + 1));
+    REJECT(t, lt_loss(t, &t->c_refiner, "ORE-1", 1), CHAIN_BROKEN_BEFORE);
+    lt_msg *split = lt_next(t, &t->c_mine, NULL,
+                            "{'kind':'SPLIT','inputs':[{'batch_id':'ORE-2','mass_mg':1000000}],'outputs':["
+                            "{'batch_id':'A','material':'ore','mass_mg':500000},{'batch_id':'B','material':'ore','mass_mg':500000}]}");
+    ACCEPT(t, split);
+    ACCEPT(t, lt_correction(t, &t->c_mine, split));
+    /* validate refused the mine's next event; the rejected topic says so */
+    lt_msg *m6 = lt_loss(t, &t->c_mine, "ORE-2", 1);
+    mt_verdict v;
+    memset(&v, 0, sizeof(v));
+    mt_verdict_reject(&v, REASON(BAD_SIGNATURE), "does not verify");
+    memcpy(v.event_id, m6->id, MT_HASH_LEN);
+    v.has_event_id = 1;
+    size_t len;
+    uint8_t *rej = mt_rejection_pack(&v, STAGE(VALIDATE), m6->env, m6->env_len, "mt.events.submitted", 0, 1, T_NOTARY,
+                                     &len);
+    assert_int_equal(mt_ledger_note_rejection(t->l, rej, len, REJ_TOPIC, 0, 1, lt_record, t), 0);
+    free(rej);
+    const uint8_t junk[] = {0x0f};
+    assert_int_equal(mt_ledger_note_rejection(t->l, junk, sizeof(junk), REJ_TOPIC, 0, 2, lt_record, t), 0);
+    lt_msg *f = lt_filler(t);
+    REJECT(t, lt_broken_attestation(t, f), BAD_ATTESTATION);
+    ACCEPT(t, f);
+    return bad;
+}
+
+/* Replaying a run's journal into a fresh ledger rebuilds the next index, the batches and the
+ * records: the replayed ledger decides what comes next as the original does. */
+static void test_replay_rebuilds_state(void **state)
+{
+    lt *t = *state;
+    char world0[4096], world1[4096], err[512] = "";
+    lt_msg *bad = lt_busy_run(t);
+    size_t n = t->n_dec;
+    mt_ledger *l2 = mt_ledger_new(NULL);
+    assert_non_null(l2);
+    if (lt_replay(t, l2, 0, n, err, sizeof(err))) fail_msg("replay refused: %s", err);
+    assert_int_equal(mt_ledger_next_index(l2), mt_ledger_next_index(t->l));
+    assert_string_equal(lt_world(l2, world1, sizeof(world1)), lt_world(t->l, world0, sizeof(world0)));
+
+    /* what follows is decided alike: a successor of the noted rejection, a resubmission */
+    lt_msg *m7 = lt_loss(t, &t->c_mine, "ORE-2", 2);
+    lt_msg *again = lt_reattest(t, bad, T_NOTARY + 9);
+    mt_ledger *orig = t->l;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t before = t->n_dec;
+        t->l = pass ? l2 : orig;
+        lt_offer(t, m7);
+        lt_offer(t, again);
+        assert_int_equal(t->n_dec - before, 2);
+        if (pass) {
+            for (int i = 0; i < 2; i++) {
+                assert_int_equal(t->dec[before + i].kind, t->dec[before - 2 + i].kind);
+                assert_int_equal(t->dec[before + i].code, t->dec[before - 2 + i].code);
+                assert_int_equal(t->dec[before + i].index, t->dec[before - 2 + i].index);
+                assert_int_equal(t->dec[before + i].first_index, t->dec[before - 2 + i].first_index);
+            }
+            assert_int_equal(t->dec[before].code, REASON(CHAIN_BROKEN_BEFORE));
+        }
+    }
+    t->l = orig;
+    mt_ledger_free(l2);
+}
+
+/* A journal with an index gap is refused, and the error names the index. */
+static void test_replay_refuses_index_gap(void **state)
+{
+    lt *t = *state;
+    char err[512] = "";
+    lt_busy_run(t);
+    mt_ledger *l2 = mt_ledger_new(NULL);
+    assert_int_equal(lt_replay(t, l2, 0, 3, err, sizeof(err)), 0);
+    assert_int_equal(mt_ledger_replay(l2, t->reg, NET, t->dec[4].entry, t->dec[4].entry_len, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "index 4"));
+    assert_non_null(strstr(err, "expected 3"));
+    mt_ledger_free(l2);
+}
+
+/* A journal entry accepting an event the rules reject is refused, and the error names its index. */
+static void test_replay_refuses_entry_rules_reject(void **state)
+{
+    lt *t = *state;
+    char err[512] = "";
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *over = lt_loss(t, &t->c_mine, "ORE-1", 2000000);
+    mt_decision d = {.kind = MT_DECIDED_ACCEPTED, .index = 1, .bytes = over->att, .len = over->att_len,
+                     .source_topic = TOPIC};
+    uint8_t *entry;
+    size_t len;
+    unsigned char leaf[MT_HASH_LEN];
+    assert_int_equal(mt_journal_entry(&d, T_JOURNAL, &entry, &len, leaf), 0);
+    mt_ledger *l2 = mt_ledger_new(NULL);
+    assert_int_equal(lt_replay(t, l2, 0, 1, err, sizeof(err)), 0);
+    int rc = mt_ledger_replay(l2, t->reg, NET, entry, len, err, sizeof(err));
+    free(entry);
+    mt_ledger_free(l2);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "entry 1"));
+    assert_non_null(strstr(err, "OVERDRAWN"));
+}
+
+/* A journal entry accepting an event that would still wait (its TRANSFER is not journaled) is refused. */
+static void test_replay_refuses_entry_that_would_park(void **state)
+{
+    lt *t = *state;
+    char err[512] = "";
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    lt_msg *tr = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
+    lt_msg *rc = lt_receive(t, &t->c_refiner, tr, "ORE-1", 1000000);
+    mt_decision d = {.kind = MT_DECIDED_ACCEPTED, .index = 1, .bytes = rc->att, .len = rc->att_len};
+    uint8_t *entry;
+    size_t len;
+    unsigned char leaf[MT_HASH_LEN];
+    assert_int_equal(mt_journal_entry(&d, T_JOURNAL, &entry, &len, leaf), 0);
+    mt_ledger *l2 = mt_ledger_new(NULL);
+    assert_int_equal(lt_replay(t, l2, 0, 1, err, sizeof(err)), 0);
+    int r = mt_ledger_replay(l2, t->reg, NET, entry, len, err, sizeof(err));
+    free(entry);
+    mt_ledger_free(l2);
+    assert_int_equal(r, -1);
+    assert_non_null(strstr(err, "entry 1"));
+}
+
+/* Bytes that are no LedgerEntry are refused with the index expected. */
+static void test_replay_refuses_garbage(void **state)
+{
+    lt *t = *state;
+    char err[512] = "";
+    const uint8_t junk[] = {0x0f, 0x01};
+    assert_int_equal(mt_ledger_replay(t->l, t->reg, NET, junk, sizeof(junk), err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "entry 0"));
+}
+
+/* An attestation for another network, rejected and then attested rightly and accepted, replays:
+ * the replay forgets the first rejection as the live ledger did. */
+static void test_replay_after_wrong_network(void **state)
+{
+    lt *t = *state;
+    char err[512] = "";
+    lt_msg *m = lt_extract(t, &t->c_mine, "ORE-1");
+    lt_msg *other = lt_msg_new(t);
+    other->env = malloc(m->env_len);
+    assert_non_null(other->env);
+    memcpy(other->env, m->env, m->env_len);
+    other->env_len = m->env_len;
+    memcpy(other->id, m->id, MT_HASH_LEN);
+    lt_attest(t, other, T_NOTARY, "another-net");
+    REJECT(t, other, WRONG_NETWORK);
+    ACCEPT(t, m);
+    mt_ledger *l2 = mt_ledger_new(NULL);
+    int rc = lt_replay(t, l2, 0, t->n_dec, err, sizeof(err));
+    mt_ledger_free(l2);
+    if (rc) fail_msg("replay refused: %s", err);
+}
+
+/* =============================== inventory =============================== */
+
+/* A facility's inventory lists what it holds, what is in transit to it and what it has in transit to others. */
+static void test_inventory_held_and_in_transit(void **state)
+{
+    lt *t = *state;
+    char buf[2048];
+    lt_ore_at(t, &t->c_refiner, "ORE-3");
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    ACCEPT(t, lt_transfer(t, &t->c_mine, "ORE-2", 1000000, REFINER));
+    assert_string_equal(lt_inventory(t->l, MINE, buf, sizeof(buf)),
+                        "ORE-1 ore MINE-A->- 1000000\nORE-2 ore MINE-A->REFINER-B 1000000");
+    assert_string_equal(lt_inventory(t->l, REFINER, buf, sizeof(buf)),
+                        "ORE-2 ore MINE-A->REFINER-B 1000000\nORE-3 ore REFINER-B->- 1000000");
+    assert_string_equal(lt_inventory(t->l, MAGNET, buf, sizeof(buf)), "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(test_unknown_key_rejected),
+        T(test_key_of_another_facility_rejected),
+        T(test_key_revoked_at_notary_time_rejected),
+        T(test_key_revoked_before_notary_time_rejected),
+        T(test_key_revoked_after_notary_time_accepted),
+        T(test_key_outside_window_not_valid),
+        T(test_role_not_allowed),
+        T(test_time_beyond_skew_rejected),
+        T(test_time_within_skew_accepted),
+        T(test_time_skew_configurable),
+        T(test_time_before_inputs_rejected),
+        T(test_receive_before_transfer_time_rejected),
+        T(test_chain_fork_rejected),
+        T(test_chain_equivocation_rejected),
+        T(test_chains_are_per_key),
+        T(test_chain_broken_before_after_ledger_rejection),
+        T(test_chain_broken_before_after_noted_rejection),
+        T(test_noted_rejection_breaks_parked_successor),
+        T(test_chain_gap_expires),
+        T(test_receive_without_transfer_expires),
+        T(test_unknown_input_rejected),
+        T(test_receive_of_batch_not_in_transfer_rejected),
+        T(test_receive_of_non_transfer_rejected),
+        T(test_receive_of_rejected_transfer_rejected),
+        T(test_not_custodian_rejected),
+        T(test_receive_by_another_facility_rejected),
+        T(test_in_transit_rejected),
+        T(test_overdrawn_more_than_left),
+        T(test_overdrawn_receiving_more_than_sent),
+        T(test_overdrawn_receiving_twice),
+        T(test_duplicate_batch_id_rejected),
+        T(test_duplicate_batch_id_after_consumed),
+        T(test_duplicate_batch_id_after_voided),
+        T(test_element_beyond_tolerance_rejected),
+        T(test_element_within_tolerance_accepted),
+        T(test_element_tolerance_configurable),
+        T(test_ohcn_exempt),
+        T(test_element_from_nowhere_rejected),
+        T(test_untracked_inputs_count_as_inputs),
+        T(test_untracked_feedstock_counts_as_input),
+        T(test_tracked_recycle_ignores_untracked_feedstock),
+        T(test_split_more_mass_rejected),
+        T(test_merge_more_mass_rejected),
+        T(test_split_mass_overflow_rejected),
+        T(test_element_sum_overflow_rejected),
+        T(test_correction_of_unknown_event_rejected),
+        T(test_correction_of_rejected_event_rejected),
+        T(test_correction_of_foreign_event_rejected),
+        T(test_correction_of_voided_event_rejected),
+        T(test_correction_of_receive_rejected),
+        T(test_correction_of_correction_rejected),
+        T(test_correction_after_outputs_used_rejected),
+        T(test_correction_of_received_transfer_rejected),
+        T(test_transfer_of_part_rejected),
+        T(test_receive_not_naming_every_batch_rejected),
+        T(test_tracked_recycle_without_inputs_rejected),
+        T(test_untracked_recycle_without_mass_rejected),
+        T(test_broken_attestation_rejected),
+        T(test_attestation_for_other_network_rejected),
+        T(test_garbage_offer_rejected),
+        T(test_extract_creates_batch),
+        T(test_transfer_puts_batch_in_transit),
+        T(test_receive_with_transit_loss),
+        T(test_process_consumes_and_creates),
+        T(test_manufacture_with_untracked_inputs),
+        T(test_recycle_tracked),
+        T(test_recycle_untracked),
+        T(test_split),
+        T(test_merge),
+        T(test_loss),
+        T(test_exit),
+        T(test_correction_restores_inputs_voids_outputs),
+        T(test_voided_batch_is_unknown_input),
+        T(test_correction_of_unreceived_transfer),
+        T(test_exact_resubmission_is_duplicate),
+        T(test_resubmission_of_rejected_is_duplicate),
+        T(test_resend_after_crash_is_duplicate),
+        T(test_same_bytes_twice_is_duplicate),
+        T(test_receive_before_transfer_parks_then_follows),
+        T(test_released_decision_keeps_its_source),
+        T(test_chain_gap_parks_and_releases),
+        T(test_release_cascades),
+        T(test_park_overflow_expires_oldest),
+        T(test_parked_low_offset),
+        T(test_parked_twice_decided_once),
+        T(test_accepted_set_independent_of_order),
+        T(test_abort_restores_state),
+        T(test_commit_keeps_state),
+        T(test_commit_then_abort),
+        T(test_replay_rebuilds_state),
+        T(test_replay_refuses_index_gap),
+        T(test_replay_refuses_entry_rules_reject),
+        T(test_replay_refuses_entry_that_would_park),
+        T(test_replay_refuses_garbage),
+        T(test_replay_after_wrong_network),
+        T(test_inventory_held_and_in_transit),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
