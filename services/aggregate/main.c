@@ -3,6 +3,8 @@
  * the others (init_transactions), rebuilds the ledger from the journal and goes on from there;
  * entries and input offsets commit in one Kafka transaction, so every input is decided once
  * and indexes stay gap-free. The rules are in services/lib/ledger.c. */
+#include <stdio.h>
+
 #include "ledger.h"
 #include "registry.h"
 #include "log.h"
@@ -29,11 +31,13 @@ int main(int argc, char **argv) {
         return MT_EXIT_USAGE;
     }
     const char *group = mt_config_get(s.cfg, "group.id");
+    char default_group[200];
+    snprintf(default_group, sizeof(default_group), "%saggregate", mt_config_get(s.cfg, "topic.prefix"));
     mt_stage_ctx ctx = {.reg = s.reg,
                         .network_id = mt_config_get(s.cfg, "network.id"),
                         .brokers = mt_config_get(s.cfg, "brokers"),
                         .props = mt_config_kafka_props(s.cfg),
-                        .group_id = group ? group : "mintrace-aggregate",
+                        .group_id = group ? group : default_group, /* as mt_service_run_stage names it */
                         .key = &s.key,
                         .gov_pk = s.gov_pk};
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));

@@ -93,6 +93,9 @@ struct mt_ledger {
     size_t n_regs, cap_regs, txn_n_regs;
     unsigned char gov_pk[MT_PK_LEN], txn_gov_pk[MT_PK_LEN];
     int have_gov, txn_have_gov;
+    /* what the last offer judged with, so a noted rejection can release parked events too */
+    const mt_registry *fallback;
+    const char *network_id;
 };
 
 static void *clone(const void *v) {
@@ -796,6 +799,8 @@ static int release_parked(mt_ledger *l, const mt_registry *reg, const char *netw
 
 int mt_ledger_offer(mt_ledger *l, const mt_registry *reg, const char *network_id, const uint8_t *bytes, size_t len,
                     const char *topic, int32_t partition, int64_t offset, mt_decision_fn fn, void *arg) {
+    l->fallback = reg;
+    l->network_id = network_id;
     mt_attested a;
     mt_decision d = {.bytes = bytes, .len = len, .source_topic = topic, .source_partition = partition,
                      .source_offset = offset};
@@ -858,7 +863,9 @@ int mt_ledger_note_rejection(mt_ledger *l, const uint8_t *bytes, size_t len, con
     mintrace__v1__rejection__free_unpacked(r, NULL);
     d.kind = MT_NOTED_REJECTION;
     emit(l, &d, fn, arg);
-    return l->oom ? -1 : 0;
+    if (l->oom) return -1;
+    /* a parked successor of the rejected event is decided now (CHAIN_BROKEN_BEFORE) */
+    return l->network_id && mt_map_count(l->parked) ? release_parked(l, l->fallback, l->network_id, fn, arg) : 0;
 }
 
 int mt_ledger_note_registry(mt_ledger *l, const char *network_id, const uint8_t *bytes, size_t len, const char *topic,

@@ -95,12 +95,15 @@ int mt_service_run_stage(mt_service *s, const char *name, const char *const *inp
         return MT_EXIT_USAGE;
     }
     for (int i = 0; inputs[i] && i < 8; i++) in[i] = mt_service_topic(s, inputs[i], topics[i], sizeof(topics[i]));
-    snprintf(group, sizeof(group), "mintrace-%s", name);
+    /* Kafka identities carry the topic prefix, so networks sharing a cluster never fence or
+     * rebalance each other: "mintrace.validate", "mintrace.aggregate". */
+    const char *prefix = mt_config_get(s->cfg, "topic.prefix");
+    snprintf(group, sizeof(group), "%s%s", prefix, name);
     gethostname(host, sizeof(host) - 1);
     if (shared_txid)
-        snprintf(txid, sizeof(txid), "mintrace-%s", name);
+        snprintf(txid, sizeof(txid), "%s%s", prefix, name);
     else
-        snprintf(txid, sizeof(txid), "mintrace-%s-%s-%d", name, host, (int)getpid());
+        snprintf(txid, sizeof(txid), "%s%s-%s-%d", prefix, name, host, (int)getpid());
     const char *g = mt_config_get(s->cfg, "group.id"), *t = mt_config_get(s->cfg, "transactional.id");
     mt_stage_conf sc = {
         .name = name,

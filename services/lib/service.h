@@ -39,9 +39,9 @@ int mt_service_init(mt_service *s, const char *prog, const char *usage, const mt
 const char *mt_service_topic(const mt_service *s, const char *short_name, char *buf, size_t size);
 
 /* Runs a consume->process->produce stage until SIGINT/SIGTERM (or idle.exit.ms): consumer
- * group group.id (default "mintrace-<name>"), transactional id transactional.id (default
- * "mintrace-<name>" when shared_txid — one writer identity, so a new instance fences the old
- * — else "mintrace-<name>-<host>-<pid>", one per instance). inputs are short topic names,
+ * group group.id (default "<topic prefix><name>"), transactional id transactional.id
+ * (default "<prefix><name>" when shared_txid — one writer identity, so a new instance fences
+ * the old — else "<prefix><name>-<host>-<pid>", one per instance). inputs are short topic names,
  * NULL-terminated. Logs the outcome; returns the program's exit code. */
 int mt_service_run_stage(mt_service *s, const char *name, const char *const *inputs, int shared_txid,
                          const mt_stage_ops *ops, void *opaque);
@@ -51,7 +51,7 @@ int mt_service_run_stage(mt_service *s, const char *name, const char *const *inp
 #define MT_STAGE_OPTIONS                                                                            \
     {"registry", 'r', 1, "registry.file", "registry file (governance-signed)"},                     \
     {"governance-key", 'g', 1, "governance.key", "governance public key file (.pub)"},              \
-    {"group", 'G', 1, "group.id", "consumer group (default mintrace-<stage>)"},                     \
+    {"group", 'G', 1, "group.id", "consumer group (default <topic prefix><stage>)"},                \
     {"idle-exit", 0, 1, "idle.exit.ms", "exit after this many ms without input (tests, demo)"},     \
     {0}
 
