@@ -62,6 +62,17 @@ int mt_producer_emit(mt_producer *p, Mintrace__V1__BatchEvent *ev, mt_emitted *o
  * confirmation. Returns 0 when all are confirmed, -1 otherwise (errstr says why). */
 int mt_producer_flush(mt_producer *p, int timeout_ms, char *errstr, size_t errstr_size);
 
+/* The chain head of the producer's key: the last seq signed (0 before the first) and its id. */
+uint64_t mt_producer_head(const mt_producer *p, unsigned char event_id[32]);
+
+/* After the ledger rejected this key's event rejected_seq (its receipt says so), moves the
+ * chain back so the next event reuses that seq, chained to prev (the rejected event's own prev:
+ * the id of the last event before it). Events emitted after it were rejected too
+ * (CHAIN_BROKEN_BEFORE) and must be emitted again. Call after mt_producer_flush(). Returns 0, or
+ * -1 with errstr. */
+int mt_producer_rewind(mt_producer *p, uint64_t rejected_seq, const unsigned char prev[32], char *errstr,
+                       size_t errstr_size);
+
 /* Flushes (up to 10 s), closes and frees. Accepts NULL. */
 void mt_producer_destroy(mt_producer *p);
 

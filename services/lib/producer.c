@@ -204,3 +204,17 @@ int mt_producer_flush(mt_producer *p, int timeout_ms, char *errstr, size_t errst
     }
     return 0;
 }
+
+uint64_t mt_producer_head(const mt_producer *p, unsigned char event_id[32]) {
+    return mt_wal_head(p->wal, event_id);
+}
+
+int mt_producer_rewind(mt_producer *p, uint64_t rejected_seq, const unsigned char prev[32], char *errstr,
+                       size_t errstr_size) {
+    static const unsigned char none[MT_HASH_LEN];
+    if (rejected_seq == 0) {
+        snprintf(errstr, errstr_size, "seq 0 is never used");
+        return -1;
+    }
+    return mt_wal_rewind(p->wal, rejected_seq - 1, rejected_seq == 1 ? none : prev, errstr, errstr_size);
+}

@@ -220,15 +220,8 @@ uint64_t mt_wal_acked(const mt_wal *w) {
     return w->acked;
 }
 
-int mt_wal_set_acked(mt_wal *w, uint64_t seq, char *errstr, size_t errstr_size) {
-    if (seq <= w->acked) return 0;
-    const unsigned char *id = NULL;
-    for (size_t i = 0; i < w->n; i++)
-        if (w->recs[i].seq == seq) id = w->recs[i].event_id;
-    if (!id) {
-        snprintf(errstr, errstr_size, "%s: seq %llu is not in flight", w->path, (unsigned long long)seq);
-        return -1;
-    }
+/* Writes "seq hex" to the .acked file atomically (tmp + rename). */
+static int write_acked(mt_wal *w, uint64_t seq, const unsigned char *id, char *errstr, size_t errstr_size) {
     char *tmp, hex[2 * MT_HASH_LEN + 1];
     mt_hex_encode(id, MT_HASH_LEN, hex);
     if (asprintf(&tmp, "%s.tmp", w->acked_path) < 0) return -1;
@@ -243,6 +236,19 @@ int mt_wal_set_acked(mt_wal *w, uint64_t seq, char *errstr, size_t errstr_size) 
         return -1;
     }
     free(tmp);
+    return 0;
+}
+
+int mt_wal_set_acked(mt_wal *w, uint64_t seq, char *errstr, size_t errstr_size) {
+    if (seq <= w->acked) return 0;
+    const unsigned char *id = NULL;
+    for (size_t i = 0; i < w->n; i++)
+        if (w->recs[i].seq == seq) id = w->recs[i].event_id;
+    if (!id) {
+        snprintf(errstr, errstr_size, "%s: seq %llu is not in flight", w->path, (unsigned long long)seq);
+        return -1;
+    }
+    if (write_acked(w, seq, id, errstr, errstr_size)) return -1;
     w->acked = seq;
     drop_acked(w);
     /* Nothing in flight: the .acked file holds the head, so the WAL can start over. */
@@ -250,6 +256,33 @@ int mt_wal_set_acked(mt_wal *w, uint64_t seq, char *errstr, size_t errstr_size) 
         snprintf(errstr, errstr_size, "%s: cannot truncate: %s", w->path, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int mt_wal_rewind(mt_wal *w, uint64_t seq, const unsigned char event_id[MT_HASH_LEN], char *errstr,
+                  size_t errstr_size) {
+    if (seq > w->head_seq) {
+        snprintf(errstr, errstr_size, "%s: cannot rewind forward to seq %llu", w->path, (unsigned long long)seq);
+        return -1;
+    }
+    for (size_t i = 0; i < w->n; i++)
+        if (w->recs[i].seq <= seq) { /* it would be lost: Kafka has not confirmed it */
+            snprintf(errstr, errstr_size, "%s: seq %llu is not confirmed yet: flush first", w->path,
+                     (unsigned long long)w->recs[i].seq);
+            return -1;
+        }
+    /* the file goes first (empty), then the .acked head: a crash between the two leaves a head
+     * at or after the rewound one, never a record of a dropped seq */
+    if (ftruncate(w->fd, 0) || fsync(w->fd)) {
+        snprintf(errstr, errstr_size, "%s: cannot truncate: %s", w->path, strerror(errno));
+        return -1;
+    }
+    if (write_acked(w, seq, event_id, errstr, errstr_size)) return -1;
+    for (size_t i = 0; i < w->n; i++) free(w->recs[i].envelope);
+    w->n = 0;
+    w->acked = seq;
+    w->head_seq = seq;
+    memcpy(w->head_id, event_id, MT_HASH_LEN);
     return 0;
 }
 

@@ -46,6 +46,12 @@ int mt_wal_append(mt_wal *w, uint64_t seq, const unsigned char event_id[MT_HASH_
 uint64_t mt_wal_acked(const mt_wal *w);
 int mt_wal_set_acked(mt_wal *w, uint64_t seq, char *errstr, size_t errstr_size);
 
+/* Moves the chain head back to (seq, event_id) after the ledger rejected event seq + 1: the
+ * next event reuses seq + 1 (a rejected seq is not used, so this is no equivocation). Records
+ * above seq are dropped from the file. Recorded atomically in the .acked file. */
+int mt_wal_rewind(mt_wal *w, uint64_t seq, const unsigned char event_id[MT_HASH_LEN], char *errstr,
+                  size_t errstr_size);
+
 /* Records not yet confirmed (seq > acked), in seq order; *n receives how many. Pointers stay
  * valid until the next append or close. */
 const mt_wal_record *mt_wal_unacked(const mt_wal *w, size_t *n);

@@ -26,14 +26,22 @@ static const mt_option opts[] = {
 /* Emits every JSON value of text (one event per object; objects may follow each other, as in
  * JSON lines); prints one JSON line per emitted event. Returns the number that failed. */
 /* The events sent, for --wait: their ids (hex) until their receipts come. */
+typedef struct sent {
+    char id[65];
+    uint64_t seq;
+    unsigned char prev[32]; /* the id it was chained to */
+    int rejected;
+} sent;
+
 typedef struct pending {
-    char (*ids)[65];
+    sent *ids;
     size_t n, cap, open;
     int rejected;
     const char *facility;
+    unsigned char last[32]; /* the chain head as this run goes */
 } pending;
 
-static void remember(pending *pd, const char *hex) {
+static void remember(pending *pd, const mt_emitted *e) {
     if (pd->n == pd->cap) {
         size_t cap = pd->cap ? pd->cap * 2 : 64;
         void *nv = realloc(pd->ids, cap * sizeof(*pd->ids));
@@ -41,7 +49,12 @@ static void remember(pending *pd, const char *hex) {
         pd->ids = nv;
         pd->cap = cap;
     }
-    memcpy(pd->ids[pd->n++], hex, 65);
+    sent *s = &pd->ids[pd->n++];
+    memcpy(s->id, e->event_id_hex, 65);
+    s->seq = e->seq;
+    memcpy(s->prev, pd->last, 32);
+    s->rejected = 0;
+    memcpy(pd->last, e->event_id, 32);
     pd->open++;
 }
 
@@ -54,10 +67,13 @@ static int on_receipt(void *arg, const rd_kafka_message_t *rkm) {
         char hex[65];
         mt_hex_encode(r->event_id.data, MT_HASH_LEN, hex);
         for (size_t i = 0; i < pd->n; i++) {
-            if (strcmp(pd->ids[i], hex) != 0) continue;
-            pd->ids[i][0] = '\0'; /* answered */
+            if (strcmp(pd->ids[i].id, hex) != 0) continue;
+            pd->ids[i].id[0] = '\0'; /* answered */
             pd->open--;
-            if (r->status == MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED) pd->rejected++;
+            if (r->status == MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED) {
+                pd->rejected++;
+                pd->ids[i].rejected = 1;
+            }
             char *j = mt_message_to_json_text(&r->base, hex, sizeof(hex));
             if (j) printf("%s\n", j);
             free(j);
@@ -102,7 +118,7 @@ static int emit_all(mt_producer *p, const char *text, size_t len, const char *so
             mt_base64_encode(e.event_id, sizeof(e.event_id), b64, sizeof(b64));
             printf("{\"seq\":%llu,\"event_id\":\"%s\",\"event_id_base64\":\"%s\"}\n", (unsigned long long)e.seq,
                    e.event_id_hex, b64);
-            remember(pd, e.event_id_hex);
+            remember(pd, &e);
         }
         free(one);
     }
@@ -147,6 +163,7 @@ int cmd_emit(int argc, char **argv) {
         return MT_EXIT_USAGE;
     }
     int64_t since = mt_now_ms() - 60000; /* receipts carry the aggregator's clock: allow for skew */
+    mt_producer_head(p, pd.last);
     for (int i = s.argi; i < argc || i == s.argi; i++) {
         const char *file = i < argc ? argv[i] : "-";
         size_t len;
@@ -178,6 +195,18 @@ int cmd_emit(int argc, char **argv) {
         alarm(0);
         if (pd.open) mt_log_error("%zu receipt(s) did not come within %ld s", pd.open, wait_s);
         if (pd.open || pd.rejected) failed++;
+        /* A rejected event is not part of the chain: the chain goes back to just before the
+         * first rejected one, so the next emit reuses its seq (those after it were rejected as
+         * CHAIN_BROKEN_BEFORE and must be sent again). */
+        for (size_t i = 0; i < pd.n; i++) {
+            if (!pd.ids[i].rejected) continue;
+            if (mt_producer_rewind(p, pd.ids[i].seq, pd.ids[i].prev, err, sizeof(err)))
+                mt_log_error("cannot rewind the chain: %s", err);
+            else
+                mt_log_warn("seq %llu was rejected: the chain is back at seq %llu; emit it (and what followed) again",
+                            (unsigned long long)pd.ids[i].seq, (unsigned long long)(pd.ids[i].seq - 1));
+            break;
+        }
     }
     free(pd.ids);
     mt_producer_destroy(p);
