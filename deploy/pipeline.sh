@@ -34,6 +34,7 @@ make_registry() {
 
 # start_services IDLE_MS: validate, sign and aggregate in the background, logs in NET/*.log;
 # they exit by themselves after IDLE_MS without input. Waits until all three are assigned.
+# AGGREGATE_ARGS (optional) adds options to the aggregator (e.g. "--park-max-age 3").
 start_services() {
     local idle=$1 s
     SERVICE_PIDS=()
@@ -43,7 +44,9 @@ start_services() {
     SERVICE_PIDS+=($!)
     "$MT_BIN/mintrace-sign" -k "$NET/keys/NOTARY-1" --idle-exit "$idle" >"$NET/sign.log" 2>&1 &
     SERVICE_PIDS+=($!)
-    "$MT_BIN/mintrace-aggregate" -k "$NET/keys/AGGREGATOR-1" --idle-exit "$idle" >"$NET/aggregate.log" 2>&1 &
+    local extra=()
+    read -ra extra <<<"${AGGREGATE_ARGS:-}"
+    "$MT_BIN/mintrace-aggregate" -k "$NET/keys/AGGREGATOR-1" --idle-exit "$idle" "${extra[@]}" >"$NET/aggregate.log" 2>&1 &
     SERVICE_PIDS+=($!)
     for _ in $(seq 1 120); do
         local ready=0

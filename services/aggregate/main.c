@@ -14,8 +14,27 @@
 
 static const mt_option options[] = {
     {"key", 'k', 1, "key.file", "the aggregator's secret key (signs receipts and checkpoints)"},
+    {"tolerance-ppm", 0, 1, "ledger.tolerance.ppm", "element measurement tolerance, ppm (default 5000)"},
+    {"max-skew-ms", 0, 1, "ledger.max.skew.ms", "event time may run ahead of notary time by this (default 300000)"},
+    {"park-max", 0, 1, "ledger.park.max", "events waiting for a dependency, at most (default 10000)"},
+    {"park-max-age", 0, 1, "ledger.park.max.age", "journal entries one may wait, at most (default 100000)"},
     MT_STAGE_OPTIONS,
 };
+
+/* The ledger's bounds from the settings (0 = the ledger's default). -1 on a bad value. */
+static int ledger_conf_from(const mt_config *cfg, mt_ledger_conf *lc) {
+    char err[256];
+    long v[4] = {0, 0, 0, 0};
+    static const char *const names[] = {"ledger.tolerance.ppm", "ledger.max.skew.ms", "ledger.park.max",
+                                        "ledger.park.max.age"};
+    for (int i = 0; i < 4; i++)
+        if (mt_config_get(cfg, names[i]) && (mt_config_get_int(cfg, names[i], &v[i], err, sizeof(err)) || v[i] < 0)) {
+            mt_log_error("%s", v[i] < 0 ? "ledger bounds are never negative" : err);
+            return -1;
+        }
+    *lc = (mt_ledger_conf){(uint32_t)v[0], v[1], (size_t)v[2], (uint64_t)v[3]};
+    return 0;
+}
 
 int main(int argc, char **argv) {
     mt_service s;
@@ -30,6 +49,11 @@ int main(int argc, char **argv) {
         mt_service_release(&s);
         return MT_EXIT_USAGE;
     }
+    mt_ledger_conf lconf;
+    if (ledger_conf_from(s.cfg, &lconf)) {
+        mt_service_release(&s);
+        return MT_EXIT_USAGE;
+    }
     const char *group = mt_config_get(s.cfg, "group.id");
     char default_group[200];
     snprintf(default_group, sizeof(default_group), "%saggregate", mt_config_get(s.cfg, "topic.prefix"));
@@ -39,6 +63,7 @@ int main(int argc, char **argv) {
                         .props = mt_config_kafka_props(s.cfg),
                         .group_id = group ? group : default_group, /* as mt_service_run_stage names it */
                         .key = &s.key,
+                        .ledger_conf = &lconf,
                         .gov_pk = s.gov_pk};
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));
     const char *inputs[] = {"events.attested", "rejected", "registry", NULL};

@@ -190,7 +190,8 @@ int mt_prov_equal(const mt_prov *a, const mt_prov *b) {
 
 int mt_prov_check(const mt_prov *p, char *errstr, size_t errstr_size) {
     static const uint8_t zero[5];
-    if (p->size != block_size(p->n)) return fail(errstr, errstr_size, "size %zu does not match %zu cells", p->size, p->n);
+    if (p->size != block_size(p->n))
+        return fail(errstr, errstr_size, "size %zu does not match %zu cells", p->size, p->n);
     uint64_t el_total = 0;
     for (size_t i = 0; i < p->n; i++) {
         const mt_prov_cell *c = &p->cell[i];
