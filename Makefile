@@ -102,7 +102,7 @@ $(O)/gen/%.o: $(O)/gen/%.c $(O)/.flags
 
 $(LIB): $(GEN_OBJ) $(LIB_OBJ)
 	$(call quiet,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv $@.tmp $@
 
 define prog_rule
 $(O)/bin/$(call prog_name,$(1)): $(patsubst %.c,$(O)/%.o,$(wildcard services/$(1)/*.c)) $(LIB)

@@ -35,7 +35,7 @@ int mt_notary_attest(const mt_keypair *notary, const mt_registry *reg, const cha
         goto done;
     }
 
-    unsigned char env_hash[MT_HASH_LEN], sig[MT_SIG_LEN];
+    unsigned char env_hash[MT_HASH_LEN];
     mt_hash(bytes, len, env_hash);
     Mintrace__V1__Attestation att = MINTRACE__V1__ATTESTATION__INIT;
     att.network_id = (char *)network_id;
@@ -45,19 +45,9 @@ int mt_notary_attest(const mt_keypair *notary, const mt_registry *reg, const cha
     att.registry_version = mt_registry_version(reg);
     size_t att_len, att_env_len;
     att_bytes = mt_message_pack(&att.base, &att_len);
-    if (!att_bytes || mt_sign(notary, MT_PAYLOAD_ATTESTATION, att_bytes, att_len, sig)) goto oom;
-
-    Mintrace__V1__Signature s = MINTRACE__V1__SIGNATURE__INIT, *sp = &s;
-    s.key_id = (char *)notary->key_id;
-    s.sig = (ProtobufCBinaryData){MT_SIG_LEN, sig};
-    s.role = MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_NOTARY;
-    Mintrace__V1__Envelope att_env = MINTRACE__V1__ENVELOPE__INIT;
-    att_env.payload_type = MT_PAYLOAD_ATTESTATION;
-    att_env.payload = (ProtobufCBinaryData){att_len, att_bytes};
-    att_env.n_signatures = 1;
-    att_env.signatures = &sp;
-    att_env_bytes = mt_message_pack(&att_env.base, &att_env_len);
-    if (!att_env_bytes) goto oom;
+    if (!att_bytes || mt_envelope_seal(notary, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_NOTARY, MT_PAYLOAD_ATTESTATION,
+                                       att_bytes, att_len, &att_env_bytes, &att_env_len))
+        goto oom;
 
     Mintrace__V1__AttestedEvent ae = MINTRACE__V1__ATTESTED_EVENT__INIT;
     ae.envelope = (ProtobufCBinaryData){len, (uint8_t *)bytes};

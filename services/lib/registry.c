@@ -1,6 +1,8 @@
 /* registry — who takes part, in which role, with which keys: a governance-signed snapshot. */
 #include "registry.h"
 
+#include "event.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,42 +176,12 @@ int mt_registry_sign(const Mintrace__V1__Registry *r, const mt_keypair *gov, uin
                      char *errstr, size_t errstr_size) {
     size_t plen;
     uint8_t *payload = mt_message_pack(&r->base, &plen);
-    unsigned char sig[MT_SIG_LEN];
-    if (!payload || mt_sign(gov, MT_PAYLOAD_REGISTRY, payload, plen, sig)) {
-        free(payload);
-        snprintf(errstr, errstr_size, "cannot sign the registry");
-        return -1;
-    }
-    Mintrace__V1__Signature s = MINTRACE__V1__SIGNATURE__INIT;
-    Mintrace__V1__Signature *sp = &s;
-    s.key_id = (char *)gov->key_id;
-    s.sig = (ProtobufCBinaryData){MT_SIG_LEN, sig};
-    s.role = MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_GOVERNANCE;
-    Mintrace__V1__Envelope env = MINTRACE__V1__ENVELOPE__INIT;
-    env.payload_type = MT_PAYLOAD_REGISTRY;
-    env.payload = (ProtobufCBinaryData){plen, payload};
-    env.n_signatures = 1;
-    env.signatures = &sp;
-    *out = mt_message_pack(&env.base, outlen);
+    int rc = payload ? mt_envelope_seal(gov, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_GOVERNANCE, MT_PAYLOAD_REGISTRY,
+                                        payload, plen, out, outlen)
+                     : -1;
     free(payload);
-    if (!*out) {
-        snprintf(errstr, errstr_size, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-const mt_registry_key *mt_registry_find_key(const mt_registry *r, const char *key_id) {
-    mt_registry_key probe = {.key_id = key_id};
-    return bsearch(&probe, r->keys, r->n_keys, sizeof(*r->keys), key_cmp);
-}
-
-const Mintrace__V1__FacilityRecord *mt_registry_find_facility(const mt_registry *r, const char *facility_id) {
-    Mintrace__V1__FacilityRecord probe = {.facility_id = (char *)facility_id};
-    const Mintrace__V1__FacilityRecord *pp = &probe;
-    const Mintrace__V1__FacilityRecord **hit = bsearch(&pp, r->facilities, r->n_facilities,
-                                                       sizeof(*r->facilities), facility_cmp);
-    return hit ? *hit : NULL;
+    if (rc) snprintf(errstr, errstr_size, "cannot sign the registry: out of memory");
+    return rc;
 }
 
 const Mintrace__V1__Registry *mt_registry_snapshot(const mt_registry *r) {
