@@ -184,6 +184,19 @@ int mt_registry_sign(const Mintrace__V1__Registry *r, const mt_keypair *gov, uin
     return rc;
 }
 
+const mt_registry_key *mt_registry_find_key(const mt_registry *r, const char *key_id) {
+    mt_registry_key probe = {.key_id = key_id};
+    return bsearch(&probe, r->keys, r->n_keys, sizeof(*r->keys), key_cmp);
+}
+
+const Mintrace__V1__FacilityRecord *mt_registry_find_facility(const mt_registry *r, const char *facility_id) {
+    Mintrace__V1__FacilityRecord probe = {.facility_id = (char *)facility_id};
+    const Mintrace__V1__FacilityRecord *pp = &probe;
+    const Mintrace__V1__FacilityRecord **hit = bsearch(&pp, r->facilities, r->n_facilities,
+                                                       sizeof(*r->facilities), facility_cmp);
+    return hit ? *hit : NULL;
+}
+
 const Mintrace__V1__Registry *mt_registry_snapshot(const mt_registry *r) {
     return r->reg;
 }
