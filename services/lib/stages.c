@@ -232,7 +232,8 @@ mt_stage_result mt_aggregate_process(void *opaque, const rd_kafka_message_t *rkm
     const char *topic = rd_kafka_topic_name(rkm->rkt);
     char key[256];
     size_t klen = source_key(key, sizeof(key), topic, rkm->partition, rkm->offset);
-    if (c->skip && mt_map_remove(c->skip, key, klen)) return MT_STAGE_OK; /* journaled before a restart */
+    /* journaled before a restart; kept, not removed: an aborted transaction re-reads it too */
+    if (c->skip && mt_map_get(c->skip, key, klen)) return MT_STAGE_OK;
 
     journal_out jo = {c, ob};
     int rc;

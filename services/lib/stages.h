@@ -22,7 +22,7 @@ typedef struct mt_stage_ctx {
         t_receipts[160], t_registry[160];
     const unsigned char *gov_pk; /* aggregate: the governance key the first registry version is signed by */
     /* aggregate: the ledger (its state follows commits), and the input messages a restart
-     * reads again although they were journaled before the crash (skipped once each) */
+     * reads again although they were journaled before the crash (skipped whenever read) */
     struct mt_ledger *ledger;
     struct mt_map *skip;
     struct mt_map *receipt_topics; /* the per-facility receipts topics that exist */
