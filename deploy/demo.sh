@@ -213,7 +213,7 @@ cat <<'EOF'
   The ledger checked each event's chain, custody, transit, balances and element
   conservation (docs/ledger.md); events that arrived before what they depend on waited
   in its parking buffer. Every producer got a receipt signed by the aggregator with a
-  Merkle inclusion proof (mintrace inspect receipts -e), and signed checkpoints commit to the
+  Merkle inclusion proof (mintrace inspect receipts.IN-MAG-HYD -e), and signed checkpoints commit to the
   journal's root. Not yet: provenance figures (recycled content and origin per element) and
   the auditor. They are the next issues; see docs/.
 EOF
