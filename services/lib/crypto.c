@@ -484,3 +484,12 @@ uint64_t mt_shorthash(const void *data, size_t len) {
     for (int i = 0; i < 8; i++) h = h << 8 | out[i];
     return h;
 }
+
+int mt_keypair_from_seed(mt_keypair *kp, const unsigned char seed[MT_SEED_LEN]) {
+    if (mt_crypto_init() || crypto_sign_seed_keypair(kp->pk, kp->sk, seed) != 0) {
+        sodium_memzero(kp, sizeof(*kp));
+        return -1;
+    }
+    mt_key_id(kp->pk, kp->key_id);
+    return 0;
+}

@@ -61,6 +61,11 @@ void mt_key_id(const unsigned char pk[MT_PK_LEN], char out[MT_KEY_ID_LEN + 1]);
  * cannot initialise (kp is then zeroed). */
 int mt_keypair_generate(mt_keypair *kp);
 
+/* mt_keypair_from_seed derives a key pair from a 32-byte seed: the same seed always gives the
+ * same key (for the simulator and tests; real keys come from mt_keypair_generate). Returns 0,
+ * or -1 if libsodium cannot initialise. */
+int mt_keypair_from_seed(mt_keypair *kp, const unsigned char seed[MT_SEED_LEN]);
+
 /* mt_keypair_save writes kp's secret key file at path (created new, mode 0600) and its public
  * key file at path + ".pub" (created new, mode 0644 less the umask), each fsync()ed. It never
  * overwrites: if either file exists it fails. On failure it returns -1 with a message in

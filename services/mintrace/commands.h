@@ -10,5 +10,6 @@ int cmd_inspect(int argc, char **argv);
 int cmd_journal(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 
 #endif
