@@ -124,11 +124,22 @@ static int read_topic(const char *brokers, const char *const *props, const char 
     parts = rd_kafka_topic_partition_list_new(nparts);
     for (int p = 0; p < nparts; p++) rd_kafka_topic_partition_list_add(parts, topic, p)->offset = offset;
     if (since_ms >= 0) { /* from the first message at or after since_ms in each partition */
-        for (int p = 0; p < nparts; p++) parts->elems[p].offset = since_ms;
-        if ((err = rd_kafka_offsets_for_times(rk, parts, 10000))) {
+        /* Where no message is that recent yet, start at the end as it is *now*, as a number:
+         * a logical END resolved later would skip a message written in between. */
+        int64_t *hi = calloc(nparts > 0 ? (size_t)nparts : 1, sizeof(*hi));
+        for (int p = 0; hi && p < nparts; p++) {
+            int64_t lo;
+            if ((err = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi[p], 10000))) break;
+            parts->elems[p].offset = since_ms;
+        }
+        if (!hi || err || (err = rd_kafka_offsets_for_times(rk, parts, 10000))) {
             snprintf(errstr, errstr_size, "%s: offsets for time: %s", topic, rd_kafka_err2str(err));
+            free(hi);
             goto out;
         }
+        for (int p = 0; p < nparts; p++)
+            if (parts->elems[p].offset < 0) parts->elems[p].offset = hi[p];
+        free(hi);
     }
     if ((err = rd_kafka_assign(rk, parts))) {
         snprintf(errstr, errstr_size, "%s: assign: %s", topic, rd_kafka_err2str(err));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "map.h"
+#include "provenance.h"
 
 #define R(name) MINTRACE__V1__REASON_CODE__REASON_CODE_##name
 #define K(name) MINTRACE__V1__EVENT_KIND__EVENT_KIND_##name
@@ -35,9 +36,21 @@ typedef struct batch {
     unsigned char created_by[MT_HASH_LEN];
     int touched; /* consumed, moved or received since it was created */
     int voided;
+    int recycler_own; /* an output of a RECYCLE (or a SPLIT/MERGE of such) still in its maker's custody */
+    int holder_role;  /* registry role of the holder (of the destination while in transit) */
+    uint64_t prov_index;                   /* the ledger index its provenance last changed at */
+    unsigned char prov_commit[MT_HASH_LEN]; /* mt_prov_record_commit() of its record at prov_index */
     int n_el;
     element el[MAX_EL];
 } batch;
+
+/* What an accepted event took from each input (mt_prov blocks, one after the other), kept while
+ * a CORRECTION of it is possible, so the correction gives back exactly what was taken. */
+typedef struct takes {
+    size_t size;
+    size_t n;
+    unsigned char blocks[];
+} takes;
 
 typedef struct take {
     char batch[ID_MAX];
@@ -83,6 +96,8 @@ typedef struct undo {
 struct mt_ledger {
     mt_ledger_conf conf;
     mt_map *batches, *events, *chains, *parked;
+    mt_map *prov;  /* batch id -> mt_prov: what it holds now, cell by cell */
+    mt_map *takes; /* event id -> takes, while the event can still be corrected */
     uint64_t next_index, arrivals;
     undo *log;
     size_t n_log, cap_log;
@@ -204,7 +219,9 @@ mt_ledger *mt_ledger_new(const mt_ledger_conf *conf) {
     l->events = mt_map_new();
     l->chains = mt_map_new();
     l->parked = mt_map_new();
-    if (!l->batches || !l->events || !l->chains || !l->parked) {
+    l->prov = mt_map_new();
+    l->takes = mt_map_new();
+    if (!l->batches || !l->events || !l->chains || !l->parked || !l->prov || !l->takes) {
         mt_ledger_free(l);
         return NULL;
     }
@@ -219,6 +236,8 @@ void mt_ledger_free(mt_ledger *l) {
     mt_map_free(l->events, free);
     mt_map_free(l->chains, free);
     mt_map_free(l->parked, free);
+    mt_map_free(l->prov, free);
+    mt_map_free(l->takes, free);
     for (size_t i = 0; i < l->n_regs; i++) mt_registry_destroy(l->regs[i]);
     free(l->regs);
     free(l);
@@ -261,12 +280,16 @@ static evrec *get_event(const mt_ledger *l, const unsigned char id[MT_HASH_LEN])
     return mt_map_get(l->events, id, MT_HASH_LEN);
 }
 
-/* Element el of batch b in `mass` milligrams of it: proportional, rounded down, exact. */
-static uint64_t element_in(const batch *b, const char *sym, uint64_t mass) {
-    for (int i = 0; i < b->n_el; i++)
-        if (strcmp(b->el[i].sym, sym) == 0)
-            return b->created_mass_mg ? (uint64_t)((u128)b->el[i].mg * mass / b->created_mass_mg) : 0;
-    return 0;
+static const mt_prov *get_prov(const mt_ledger *l, const char *id) {
+    return mt_map_get(l->prov, id, strlen(id));
+}
+
+/* Element sym in `mass` milligrams of batch id: the share a take of that mass gets of what the
+ * batch holds now (mt_prov_share(), docs/accounting.md R2), so the check and the provenance agree. */
+static uint64_t element_in(const mt_ledger *l, const char *id, const char *sym, uint64_t mass) {
+    const mt_prov *p = get_prov(l, id);
+    if (!p || mass > p->mass_mg) return 0;
+    return mt_prov_share(mt_prov_sum(p, sym, -1, NULL, NULL), mass, p->mass_mg);
 }
 
 /* Oxygen, hydrogen, carbon and nitrogen come and go with oxides, hydrides and carbonates. */
@@ -332,7 +355,7 @@ static outcome check_elements(const mt_ledger *l, const Mintrace__V1__BatchEvent
             u128 out = 0, in = 0; /* sums of 64-bit masses: they must not wrap into a small number */
             for (size_t p = 0; p < ev->n_outputs; p++) out += sum_el(ev->outputs[p]->elements, ev->outputs[p]->n_elements, sym);
             for (size_t i = 0; i < ev->n_inputs; i++)
-                in += element_in(get_batch(l, ev->inputs[i]->batch_id), sym, ev->inputs[i]->mass_mg);
+                in += element_in(l, ev->inputs[i]->batch_id, sym, ev->inputs[i]->mass_mg);
             for (size_t u = 0; u < ev->n_untracked_inputs; u++)
                 in += sum_el(ev->untracked_inputs[u]->elements, ev->untracked_inputs[u]->n_elements, sym);
             /* untracked feedstock enters only a RECYCLE of untracked feedstock */
@@ -434,6 +457,13 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
     if (kind == K(RECYCLE) && ev->recycle->feedstock != MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED &&
         ev->recycle->untracked_feedstock_mass_mg == 0)
         return reject(j, R(MALFORMED_EVENT), "RECYCLE of untracked feedstock states its mass");
+    if (kind == K(RECYCLE) && ev->recycle->feedstock == MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED &&
+        (ev->recycle->untracked_feedstock_mass_mg || ev->recycle->n_untracked_feedstock))
+        return reject(j, R(MALFORMED_EVENT), "RECYCLE of tracked scrap declares untracked feedstock");
+    if ((kind == K(EXTRACT) || kind == K(PROCESS) || kind == K(RECYCLE)) && ev->site &&
+        (!strcmp(ev->site->country, MT_PROV_UNATTRIBUTED) || !strcmp(ev->site->country, MT_PROV_UNTRACKED) ||
+         !strcmp(ev->site->country, MT_PROV_RECOVERED)))
+        return reject(j, R(MALFORMED_EVENT), "site.country %s is a provenance code, not a country", ev->site->country);
 
     /* what it creates */
     for (size_t o = 0; o < ev->n_outputs; o++)
@@ -472,8 +502,131 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
     return DECIDE_ACCEPT;
 }
 
+/* ---- provenance effects of an accepted event (docs/accounting.md section 3) ---- */
+
+typedef struct effects {
+    size_t n_left, n_out, n_taken;
+    mt_prov **left;  /* the inputs after the event (CORRECTION: the voided event's inputs) */
+    mt_prov **out;   /* the outputs (CORRECTION: the voided event's outputs, now empty) */
+    mt_prov **taken; /* what each input gave, kept for a CORRECTION */
+} effects;
+
+static void effects_free(effects *fx) {
+    for (size_t i = 0; i < fx->n_left; i++) mt_prov_free(fx->left[i]);
+    for (size_t i = 0; i < fx->n_out; i++) mt_prov_free(fx->out[i]);
+    for (size_t i = 0; i < fx->n_taken; i++) mt_prov_free(fx->taken[i]);
+    free(fx->left);
+    free(fx->out);
+    free(fx->taken);
+    memset(fx, 0, sizeof(*fx));
+}
+
+static int oom_text(const char *err) {
+    return strstr(err, "out of memory") != NULL;
+}
+
+/* Computes the provenance effects of an event judge() accepted, changing nothing. Returns 0,
+ * -1 when the provenance rules refuse it (err says why: the event is then rejected as
+ * MALFORMED_EVENT, so the ledger and the provenance always agree), or -2 when out of memory. */
+static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, effects *fx, char *err,
+                           size_t errsize) {
+    int kind = ev->kind;
+    memset(fx, 0, sizeof(*fx));
+    if (kind == K(CORRECTION)) {
+        const evrec *x = get_event(l, ev->correction->corrected_event_id.data);
+        const takes *tk = mt_map_get(l->takes, ev->correction->corrected_event_id.data, MT_HASH_LEN);
+        fx->left = calloc((size_t)x->n_in + 1, sizeof(mt_prov *));
+        fx->out = calloc((size_t)x->n_out + 1, sizeof(mt_prov *));
+        if (!fx->left || !fx->out) goto oom;
+        const unsigned char *blk = tk ? tk->blocks : NULL;
+        for (int k = 0; k < x->n_in; k++) {
+            const mt_prov *cur = get_prov(l, x->t[k].batch);
+            if (!cur || !(fx->left[fx->n_left] = mt_prov_clone(cur))) goto oom;
+            fx->n_left++;
+            if (x->kind == K(TRANSFER)) continue; /* nothing was taken: it comes back from transit */
+            if (!tk || (size_t)k >= tk->n) {
+                snprintf(err, errsize, "provenance: what %s gave to the corrected event is not known", x->t[k].batch);
+                effects_free(fx);
+                return -1;
+            }
+            const mt_prov *part = (const mt_prov *)blk;
+            if (mt_prov_add(&fx->left[k], part, err, errsize)) {
+                int rc = oom_text(err) ? -2 : -1;
+                effects_free(fx);
+                return rc;
+            }
+            blk += part->size;
+        }
+        for (int k = 0; k < x->n_out; k++) {
+            if (!(fx->out[fx->n_out] = mt_prov_new(0))) goto oom;
+            fx->n_out++;
+        }
+        return 0;
+    }
+    size_t ni = ev->n_inputs, no = ev->n_outputs;
+    mt_prov_input *in = calloc(ni + 1, sizeof(*in));
+    fx->left = calloc(ni + 1, sizeof(mt_prov *));
+    fx->out = calloc(no + 1, sizeof(mt_prov *));
+    fx->taken = calloc(ni + 1, sizeof(mt_prov *));
+    if (!in || !fx->left || !fx->out || !fx->taken) {
+        free(in);
+        goto oom;
+    }
+    for (size_t i = 0; i < ni; i++) {
+        const batch *b = get_batch(l, ev->inputs[i]->batch_id);
+        in[i].batch = get_prov(l, ev->inputs[i]->batch_id);
+        /* docs/accounting.md D1/D2: the recycler's own in-process material keeps its class;
+         * tracked scrap that never left the system is pre-consumer. Material back after an
+         * EXIT (post-consumer) has no path into the ledger yet. */
+        in[i].recycle = b && b->recycler_own && strcmp(b->holder, ev->facility_id) == 0 ? MT_PROV_RECYCLE_KEEP
+                                                                                         : MT_PROV_RECYCLE_PRE;
+    }
+    int rc = mt_prov_apply(ev, in, fx->left, fx->out, err, errsize);
+    if (rc) {
+        free(in);
+        rc = oom_text(err) ? -2 : -1;
+        effects_free(fx);
+        return rc;
+    }
+    fx->n_left = ni;
+    fx->n_out = no;
+    if (kind == K(PROCESS) || kind == K(MANUFACTURE) || kind == K(RECYCLE) || kind == K(SPLIT) || kind == K(MERGE) ||
+        kind == K(LOSS) || kind == K(EXIT)) {
+        for (size_t i = 0; i < ni; i++) {
+            if (mt_prov_take(in[i].batch, ev->inputs[i]->mass_mg, &fx->taken[i], NULL, err, errsize)) {
+                free(in);
+                rc = oom_text(err) ? -2 : -1;
+                effects_free(fx);
+                return rc;
+            }
+            fx->n_taken++;
+        }
+    }
+    free(in);
+    return 0;
+oom:
+    effects_free(fx);
+    snprintf(err, errsize, "out of memory");
+    return -2;
+}
+
+/* Sets batch id's provenance to p (taking it) and its record's index, holder role and
+ * commitment. */
+static void set_prov(mt_ledger *l, const mt_registry *reg, const char *id, mt_prov *p, uint64_t index) {
+    put(l, l->prov, id, strlen(id), p);
+    batch *b = writable(l, l->batches, id, strlen(id));
+    if (!b || l->oom) return;
+    const char *holder = b->transit_to[0] ? b->transit_to : b->holder;
+    const Mintrace__V1__FacilityRecord *f = reg ? mt_registry_find_facility(reg, holder) : NULL;
+    b->holder_role = f ? (int)f->role : 0;
+    b->prov_index = index;
+    Mintrace__V1__ProvenanceRecord *rec = mt_ledger_provenance_record(l, id);
+    if (!rec || mt_prov_record_commit(rec, b->prov_commit)) l->oom = 1;
+    mt_prov_record_free(rec);
+}
+
 /* Applies an accepted event's effects. */
-static void apply(mt_ledger *l, const mt_attested *a, uint64_t index) {
+static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, uint64_t index, effects *fx) {
     const Mintrace__V1__BatchEvent *ev = a->ev;
     const char *fac = ev->facility_id, *key_id = a->env->signatures[0]->key_id;
     int kind = ev->kind;
@@ -483,8 +636,11 @@ static void apply(mt_ledger *l, const mt_attested *a, uint64_t index) {
         const char *id = ev->inputs[i]->batch_id;
         batch *b = writable(l, l->batches, id, strlen(id));
         if (!b) return;
+        if (kind != K(RECEIVE)) /* its maker can no longer be corrected: forget what it took */
+            remove_undoable(l, l->takes, b->created_by, MT_HASH_LEN);
         b->touched = 1;
         if (kind == K(TRANSFER)) {
+            b->recycler_own = 0; /* it left its custody */
             snprintf(b->transit_to, sizeof(b->transit_to), "%s", ev->transfer->destination_facility_id);
         } else if (kind == K(RECEIVE)) {
             snprintf(b->holder, sizeof(b->holder), "%s", fac);
@@ -512,6 +668,15 @@ static void apply(mt_ledger *l, const mt_attested *a, uint64_t index) {
         b->mass_mg = b->created_mass_mg = out->mass_mg;
         b->created_time_ms = ev->time_ms;
         memcpy(b->created_by, a->event_id, MT_HASH_LEN);
+        if (kind == K(RECYCLE)) {
+            b->recycler_own = 1;
+        } else if (kind == K(SPLIT) || kind == K(MERGE)) {
+            b->recycler_own = ev->n_inputs > 0;
+            for (size_t i = 0; i < ev->n_inputs; i++) {
+                const batch *in = get_batch(l, ev->inputs[i]->batch_id);
+                if (!in || !in->recycler_own) b->recycler_own = 0;
+            }
+        }
         for (size_t e = 0; e < out->n_elements && b->n_el < MAX_EL; e++) {
             snprintf(b->el[b->n_el].sym, sizeof(b->el[0].sym), "%s", out->elements[e]->element);
             b->el[b->n_el++].mg = out->elements[e]->mass_mg;
@@ -575,6 +740,46 @@ static void apply(mt_ledger *l, const mt_attested *a, uint64_t index) {
         r->t[ev->n_inputs + o].mass_mg = ev->outputs[o]->mass_mg;
     }
     put(l, l->events, a->event_id, MT_HASH_LEN, r);
+
+    /* provenance follows the same undo log */
+    if (kind == K(CORRECTION)) {
+        const evrec *x = get_event(l, ev->correction->corrected_event_id.data);
+        for (size_t k = 0; x && k < fx->n_left && !l->oom; k++) {
+            set_prov(l, reg, x->t[k].batch, fx->left[k], index);
+            fx->left[k] = NULL;
+        }
+        for (size_t k = 0; x && k < fx->n_out && !l->oom; k++) {
+            set_prov(l, reg, x->t[x->n_in + k].batch, fx->out[k], index);
+            fx->out[k] = NULL;
+        }
+        remove_undoable(l, l->takes, ev->correction->corrected_event_id.data, MT_HASH_LEN);
+        return;
+    }
+    for (size_t i = 0; i < fx->n_left && !l->oom; i++) {
+        set_prov(l, reg, ev->inputs[i]->batch_id, fx->left[i], index);
+        fx->left[i] = NULL;
+    }
+    for (size_t o = 0; o < fx->n_out && !l->oom; o++) {
+        set_prov(l, reg, ev->outputs[o]->batch_id, fx->out[o], index);
+        fx->out[o] = NULL;
+    }
+    if (fx->n_taken && !l->oom) {
+        size_t size = sizeof(takes);
+        for (size_t i = 0; i < fx->n_taken; i++) size += fx->taken[i]->size;
+        takes *tk = calloc(1, size);
+        if (!tk) {
+            l->oom = 1;
+            return;
+        }
+        tk->size = size;
+        tk->n = fx->n_taken;
+        unsigned char *w = tk->blocks;
+        for (size_t i = 0; i < fx->n_taken; i++) {
+            memcpy(w, fx->taken[i], fx->taken[i]->size);
+            w += fx->taken[i]->size;
+        }
+        put(l, l->takes, a->event_id, MT_HASH_LEN, tk);
+    }
 }
 
 /* Remembers a rejected event (by id, with its key and seq when they can be read), so an exact
@@ -649,10 +854,39 @@ static int decide(mt_ledger *l, const mt_registry *reg, const mt_attested *a, mt
     }
     memset(j, 0, sizeof(*j));
     if (judge(l, reg, a, j) == DECIDE_PARK) return 1;
+    effects fx;
     if (j->out == DECIDE_ACCEPT) {
+        char err[sizeof(j->v.detail) - 16];
+        int prc = compute_effects(l, a->ev, &fx, err, sizeof(err));
+        if (prc == -2) {
+            l->oom = 1;
+            return 0;
+        }
+        if (prc == -1) reject(j, R(MALFORMED_EVENT), "provenance: %s", err);
+    }
+    if (j->out == DECIDE_ACCEPT) {
+        /* the batches whose provenance this decision changes */
+        const evrec *x = a->ev->kind == K(CORRECTION) ? get_event(l, a->ev->correction->corrected_event_id.data) : NULL;
+        size_t n = x ? (size_t)(x->n_in + x->n_out) : a->ev->n_inputs + a->ev->n_outputs;
+        const char **changed = calloc(n + 1, sizeof(*changed));
+        if (!changed) {
+            effects_free(&fx);
+            l->oom = 1;
+            return 0;
+        }
+        for (size_t i = 0; i < n; i++)
+            changed[i] = x ? x->t[i].batch
+                           : i < a->ev->n_inputs ? a->ev->inputs[i]->batch_id
+                                                 : a->ev->outputs[i - a->ev->n_inputs]->batch_id;
         d->kind = MT_DECIDED_ACCEPTED;
-        apply(l, a, l->next_index);
+        apply(l, reg, a, l->next_index, &fx);
+        effects_free(&fx);
+        d->changed = changed;
+        d->n_changed = n;
         emit(l, d, fn, arg);
+        d->changed = NULL;
+        d->n_changed = 0;
+        free(changed);
         return 0;
     }
     d->kind = MT_DECIDED_REJECTED;
@@ -1057,4 +1291,69 @@ void mt_ledger_inventory(const mt_ledger *l, const char *facility_id, void (*fn)
                          void *arg) {
     inv_q q = {facility_id, fn, arg};
     mt_map_foreach(l->batches, inv_one, &q);
+}
+
+/* ---- provenance ---- */
+
+const mt_prov *mt_ledger_provenance(const mt_ledger *l, const char *batch_id) {
+    return get_prov(l, batch_id);
+}
+
+Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, const char *batch_id) {
+    const batch *b = get_batch(l, batch_id);
+    const mt_prov *p = get_prov(l, batch_id);
+    if (!b || !p) return NULL;
+    mt_prov_meta meta = {.batch_id = b->id,
+                         .material = b->material,
+                         .holder_facility_id = b->transit_to[0] ? b->transit_to : b->holder,
+                         .ledger_index = b->prov_index,
+                         .in_transit = b->transit_to[0] != '\0',
+                         .holder_role = (Mintrace__V1__FacilityRole)b->holder_role};
+    return mt_prov_record_new(p, &meta);
+}
+
+typedef struct root_q {
+    const batch **v;
+    size_t n;
+    size_t bytes;
+} root_q;
+
+static void root_one(void *arg, const void *key, size_t klen, void *value) {
+    (void)key;
+    (void)klen;
+    root_q *q = arg;
+    const batch *b = value;
+    q->v[q->n++] = b;
+    q->bytes += 4 + strlen(b->id) + MT_HASH_LEN;
+}
+
+static int by_id(const void *a, const void *b) {
+    return strcmp((*(const batch *const *)a)->id, (*(const batch *const *)b)->id);
+}
+
+int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]) {
+    root_q q = {malloc((mt_map_count(l->batches) + 1) * sizeof(batch *)), 0, 0};
+    if (!q.v) return -1;
+    mt_map_foreach(l->batches, root_one, &q);
+    qsort(q.v, q.n, sizeof(*q.v), by_id);
+    unsigned char *buf = malloc(q.bytes + 1), *w = buf;
+    if (!buf) {
+        free(q.v);
+        return -1;
+    }
+    for (size_t i = 0; i < q.n; i++) {
+        size_t len = strlen(q.v[i]->id);
+        *w++ = (unsigned char)(len >> 24);
+        *w++ = (unsigned char)(len >> 16);
+        *w++ = (unsigned char)(len >> 8);
+        *w++ = (unsigned char)len;
+        memcpy(w, q.v[i]->id, len);
+        w += len;
+        memcpy(w, q.v[i]->prov_commit, MT_HASH_LEN);
+        w += MT_HASH_LEN;
+    }
+    mt_sha256(buf, q.bytes, out);
+    free(buf);
+    free(q.v);
+    return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "provenance.h"
 #include "notary.h"
 #include "registry.h"
 
@@ -45,6 +46,10 @@ typedef struct mt_decision {
     const char *source_topic;   /* where the bytes were read */
     int32_t source_partition;
     int64_t source_offset;
+    /* for ACCEPTED: the batches whose provenance this event changed (inputs, outputs; for a
+     * CORRECTION the voided event's inputs and outputs), valid during the call only */
+    const char *const *changed;
+    size_t n_changed;
 } mt_decision;
 
 typedef void (*mt_decision_fn)(void *arg, const mt_decision *d);
@@ -113,5 +118,20 @@ typedef struct mt_holding {
 } mt_holding;
 void mt_ledger_inventory(const mt_ledger *l, const char *facility_id, void (*fn)(void *arg, const mt_holding *h),
                          void *arg);
+
+/* ---- provenance (docs/accounting.md), kept as the ledger applies events ---- */
+
+/* What batch_id holds now, cell by cell, or NULL for an unknown batch. Valid until the next
+ * change to the ledger. */
+const mt_prov *mt_ledger_provenance(const mt_ledger *l, const char *batch_id);
+
+/* The ProvenanceRecord of batch_id as of the last entry that changed it (ledger_index), for
+ * the provenance topic; NULL for an unknown batch or out of memory. mt_prov_record_free() it. */
+Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, const char *batch_id);
+
+/* The provenance state root (Checkpoint.provenance_root): SHA-256 over every batch ever made, in
+ * bytewise order of batch id, of 4-byte big-endian id length || id || mt_prov_record_commit()
+ * of its latest record. O(batches log batches). Returns 0, or -1 when out of memory. */
+int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]);
 
 #endif

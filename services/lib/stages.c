@@ -11,6 +11,7 @@
 #include "map.h"
 #include "log.h"
 #include "notary.h"
+#include "provenance.h"
 #include "validate.h"
 
 void mt_stage_ctx_topics(mt_stage_ctx *c, const char *prefix) {
@@ -22,6 +23,7 @@ void mt_stage_ctx_topics(mt_stage_ctx *c, const char *prefix) {
     snprintf(c->t_checkpoints, sizeof(c->t_checkpoints), "%scheckpoints", prefix);
     snprintf(c->t_receipts, sizeof(c->t_receipts), "%sreceipts", prefix);
     snprintf(c->t_registry, sizeof(c->t_registry), "%sregistry", prefix);
+    snprintf(c->t_provenance, sizeof(c->t_provenance), "%sprovenance", prefix);
     c->prefix = prefix;
 }
 
@@ -188,6 +190,16 @@ static void on_decision(void *arg, const mt_decision *d) {
     size_t path_len = mt_merkle_newest_path(&c->tree, path);
     mt_merkle_frontier_append(&c->tree, leaf);
     if (c->key && send_receipt(c, jo->ob, d, path, path_len)) c->failed = 1;
+    /* every batch whose provenance changed: its record, keyed by batch id (compacted topic), so
+     * a batch whose mass reached 0 keeps its final record */
+    for (size_t i = 0; i < d->n_changed && !c->failed; i++) {
+        Mintrace__V1__ProvenanceRecord *rec = mt_ledger_provenance_record(c->ledger, d->changed[i]);
+        size_t plen;
+        uint8_t *p = rec ? mt_message_pack(&rec->base, &plen) : NULL;
+        if (!p || mt_outbox_add(jo->ob, c->t_provenance, d->changed[i], strlen(d->changed[i]), p, plen)) c->failed = 1;
+        free(p);
+        mt_prov_record_free(rec);
+    }
     switch (d->kind) {
     case MT_DECIDED_ACCEPTED: c->pending_passed++; break;
     case MT_DECIDED_DUPLICATE: c->pending_duplicates++; break;
@@ -212,12 +224,14 @@ mt_stage_result mt_aggregate_before_commit(void *opaque, mt_outbox *ob, int clos
     int64_t every_ms = c->cp_every_ms ? c->cp_every_ms : 1000;
     if (!c->key || size == c->cp_size) return MT_STAGE_OK;
     if (!closing && size - c->cp_size < every && now - c->cp_ms < every_ms) return MT_STAGE_OK;
-    unsigned char root[MT_HASH_LEN], key[8];
+    unsigned char root[MT_HASH_LEN], proot[MT_HASH_LEN], key[8];
     mt_merkle_frontier_root(&c->tree, root);
+    if (c->ledger && mt_ledger_provenance_root(c->ledger, proot)) return MT_STAGE_FATAL;
     Mintrace__V1__Checkpoint cp = MINTRACE__V1__CHECKPOINT__INIT;
     cp.network_id = (char *)c->network_id;
     cp.tree_size = size;
     cp.root = (ProtobufCBinaryData){MT_HASH_LEN, root};
+    if (c->ledger) cp.provenance_root = (ProtobufCBinaryData){MT_HASH_LEN, proot};
     cp.time_ms = now;
     cp.registry_version = mt_registry_version(c->reg);
     mt_journal_key(size, key);

@@ -19,7 +19,7 @@ typedef struct mt_stage_ctx {
     const struct mt_ledger_conf *ledger_conf; /* aggregate: NULL = defaults */
     const char *prefix;
     char t_submitted[160], t_validated[160], t_attested[160], t_rejected[160], t_ledger[160], t_checkpoints[160],
-        t_receipts[160], t_registry[160];
+        t_receipts[160], t_registry[160], t_provenance[160];
     const unsigned char *gov_pk; /* aggregate: the governance key the first registry version is signed by */
     /* aggregate: the ledger (its state follows commits), and the input messages a restart
      * reads again although they were journaled before the crash (skipped whenever read) */

@@ -36,11 +36,16 @@ submit events.submitted IN-MINE-2 "$NET/gap.bin"
 # a RECEIVE of a transfer that never happened: parked, then PARK_EXPIRED
 echo "{\"kind\":\"RECEIVE\",\"site\":{\"country\":\"IN\"},\"inputs\":[{\"batch_id\":\"GHOST-1\",\"mass_mg\":5}],
  \"receive\":{\"transfer_event_id\":\"$zero\",\"origin_facility_id\":\"IN-MINE-1\"}}" | emit IN-REF-1 >/dev/null
-# three entries go by (and a little later, nothing more waits)
-for i in 1 2 3 4; do
+# entries go by until both have expired: the parked events may reach the aggregator after any
+# of these (validation runs in parallel), so keep journaling until the bound has passed for them
+expired=
+for i in $(seq 1 30); do
     echo "{\"kind\":\"LOSS\",\"site\":{\"country\":\"IN\"},\"inputs\":[{\"batch_id\":\"ORE-1\",\"mass_mg\":1}],\"loss\":{\"reason\":\"dust $i\"}}" \
         | emit IN-MINE-1 --wait 60 >/dev/null
+    "$MT_BIN/mintrace" journal >"$NET/journal.txt" || true
+    if grep -q 'CHAIN_GAP 1' "$NET/journal.txt" && grep -q 'PARK_EXPIRED 1' "$NET/journal.txt"; then expired=1; break; fi
 done
+[ -n "$expired" ] || { echo "FAIL: the parked events never expired:"; cat "$NET/journal.txt"; exit 1; }
 # a forged attestation: the mine's EXTRACT as sign attested it, one byte of the notary's
 # signature changed, written to events.attested as an attacker with write access would
 kcat -C -b "$MINTRACE_BROKERS" -t "${MINTRACE_TOPIC_PREFIX}events.attested" -o 0 -c 1 -e -f '%s' >"$NET/attested.bin" 2>/dev/null
@@ -58,6 +63,5 @@ for code in CHAIN_GAP PARK_EXPIRED BAD_ATTESTATION; do
     grep -q "$code 1" "$NET/journal.txt" || { echo "FAIL: no $code in the journal:"; cat "$NET/journal.txt"; exit 1; }
 done
 grep -q 'index gap' "$NET/journal.txt" && { echo "FAIL: index gap"; exit 1; }
-grep -q 'journal: 9 entries: 5 accepted, 3 rejected' "$NET/journal.txt" \
-    || { echo "FAIL: journal:"; cat "$NET/journal.txt"; exit 1; }
+grep -q 'accepted, 3 rejected (' "$NET/journal.txt" || { echo "FAIL: journal:"; cat "$NET/journal.txt"; exit 1; }
 echo "ok: CHAIN_GAP and PARK_EXPIRED after the park bound, BAD_ATTESTATION for a forged notary signature"

@@ -1321,9 +1321,10 @@ static void test_aggregate_gap_free_indexes(void **state)
                                MINTRACE__V1__LEDGER_ENTRY__ENTRY_DUPLICATE};
     mt_aggregate_txn_begin(&f->ctx);
     feed_aggregate(f, 3);
-    assert_int_equal(mt_outbox_count(f->ob), 3);
+    assert_int_equal(mt_outbox_count(f->ob), 4); /* the accepted EXTRACT also puts its batch's provenance */
+    static const size_t pos[] = {0, 2, 3};
     for (uint64_t i = 0; i < 3; i++) {
-        Mintrace__V1__LedgerEntry *e = ledger_at(f, i, i);
+        Mintrace__V1__LedgerEntry *e = ledger_at(f, pos[i], i);
         assert_int_equal(e->entry_case, want[i]);
         mintrace__v1__ledger_entry__free_unpacked(e, NULL);
     }
@@ -1347,8 +1348,43 @@ static void test_aggregate_abort_reuses_indexes(void **state)
     Mintrace__V1__LedgerEntry *e = ledger_at(f, 0, 0);
     assert_int_equal(e->entry_case, MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT); /* not a duplicate */
     mintrace__v1__ledger_entry__free_unpacked(e, NULL);
-    mintrace__v1__ledger_entry__free_unpacked(ledger_at(f, 1, 1), NULL);
+    mintrace__v1__ledger_entry__free_unpacked(ledger_at(f, 2, 1), NULL); /* 1: the provenance record */
     assert_int_equal(f->ctx.passed + f->ctx.rejected, 0);
+}
+
+/* An accepted event puts the provenance record of every batch it changed on the provenance
+ * topic, keyed by batch id, in the same transaction; the state root is built from its commitment. */
+static void test_aggregate_emits_provenance(void **state)
+{
+    struct fx *f = *state;
+    f->ctx.key = NULL;
+    mt_aggregate_txn_begin(&f->ctx);
+    feed_aggregate(f, 1);
+    assert_int_equal(mt_outbox_count(f->ob), 2);
+    struct out o = outbox_at(f->ob, 1);
+    assert_string_equal(o.topic, f->ctx.t_provenance);
+    assert_key(&o, "MON-0001");
+    Mintrace__V1__ProvenanceRecord *r = mintrace__v1__provenance_record__unpack(NULL, o.vlen, o.val);
+    assert_non_null(r);
+    assert_string_equal(r->batch_id, "MON-0001");
+    assert_int_equal(r->ledger_index, 0);
+    assert_string_equal(r->holder_facility_id, FX_MINE);
+    assert_false(r->in_transit);
+    assert_true(r->n_elements > 0);
+    for (size_t e = 0; e < r->n_elements; e++) {
+        uint64_t sum = 0;
+        for (size_t k = 0; k < r->elements[e]->n_extraction; k++) sum += r->elements[e]->extraction[k]->mass_mg;
+        assert_int_equal(sum, r->elements[e]->total_mg);
+        assert_int_equal(r->elements[e]->recycled_pre_consumer_mg + r->elements[e]->recycled_post_consumer_mg, 0);
+    }
+    unsigned char c[MT_HASH_LEN], root[MT_HASH_LEN], want[MT_HASH_LEN];
+    assert_int_equal(mt_prov_record_commit(r, c), 0);
+    uint8_t buf[4 + 8 + MT_HASH_LEN] = {0, 0, 0, 8, 'M', 'O', 'N', '-', '0', '0', '0', '1'};
+    memcpy(buf + 12, c, MT_HASH_LEN);
+    mt_sha256(buf, sizeof(buf), want);
+    assert_int_equal(mt_ledger_provenance_root(f->ctx.ledger, root), 0);
+    assert_memory_equal(root, want, MT_HASH_LEN);
+    mintrace__v1__provenance_record__free_unpacked(r, NULL);
 }
 
 /* After a commit the indexes continue, the ledger remembers the event, and the counters count
@@ -1598,6 +1634,7 @@ int main(void)
         T(test_aggregate_gap_free_indexes),
         T(test_aggregate_receipt_and_checkpoint),
         T(test_aggregate_abort_reuses_indexes),
+        T(test_aggregate_emits_provenance),
         T(test_aggregate_commit_continues_indexes),
         T(test_aggregate_journals_rejection_verbatim),
         T(test_aggregate_journals_garbage_on_rejected),
