@@ -202,6 +202,9 @@ SERVICE_PIDS=()
 say "the journal (mintrace journal)"
 "$MT_BIN/mintrace" journal | tee "$NET/journal.txt"
 
+say "recycled content and origin of the second-generation magnets (mintrace provenance)"
+"$MT_BIN/mintrace" provenance MAG-N48-2026-0533
+
 say "what the magnet maker holds now (mintrace inventory IN-MAG-HYD)"
 "$MT_BIN/mintrace" inventory IN-MAG-HYD
 
@@ -213,7 +216,8 @@ cat <<'EOF'
   The ledger checked each event's chain, custody, transit, balances and element
   conservation (docs/ledger.md); events that arrived before what they depend on waited
   in its parking buffer. Every producer got a receipt signed by the aggregator with a
-  Merkle inclusion proof (mintrace inspect receipts.IN-MAG-HYD -e), and signed checkpoints commit to the
-  journal's root. Not yet: provenance figures (recycled content and origin per element) and
-  the auditor. They are the next issues; see docs/.
+  Merkle inclusion proof (mintrace inspect receipts.IN-MAG-HYD -e), signed checkpoints commit
+  to the journal's root and to the provenance state, and every batch's recycled content and
+  origin per element is on the provenance topic (docs/accounting.md). Not yet: mass balance,
+  lineage pictures, the auditor and compliance: the next issues; see docs/.
 EOF

@@ -11,5 +11,6 @@ int cmd_journal(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_provenance(int argc, char **argv);
 
 #endif
