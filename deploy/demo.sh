@@ -205,6 +205,9 @@ say "the journal (mintrace journal)"
 say "recycled content and origin of the second-generation magnets (mintrace provenance)"
 "$MT_BIN/mintrace" provenance MAG-N48-2026-0533
 
+say "where they came from (mintrace lineage)"
+"$MT_BIN/mintrace" lineage --dot "$NET/lineage-MAG-N48-2026-0533.dot" MAG-N48-2026-0533
+
 say "what the magnet maker holds now (mintrace inventory IN-MAG-HYD)"
 "$MT_BIN/mintrace" inventory IN-MAG-HYD
 

@@ -17,6 +17,7 @@ static const struct {
     {"inspect", cmd_inspect, "decode a topic (or a file) to JSON lines on stdout"},
     {"journal", cmd_journal, "the ledger for people: one line per entry, then a tally"},
     {"provenance", cmd_provenance, "recycled content and origin per element of batches, from the provenance topic"},
+    {"lineage", cmd_lineage, "a batch's ancestry back to its mines and recyclers: text, and DOT/SVG with --dot"},
     {"inventory", cmd_inventory, "what a facility holds now (batches, masses, in transit), from the journal"},
     {"simulate", cmd_simulate, "a deterministic rare-earth chain: keys, registry and (--emit) its signed events"},
     {"seal", cmd_seal, "sign one JSON event exactly as written, seq and prev included (tests, tooling)"},

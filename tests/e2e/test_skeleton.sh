@@ -80,6 +80,13 @@ rc=0; "$MT_BIN/mintrace" inspect events.submitted -e --shallow >"$NET/submitted.
 "$MT_BIN/mintrace" inspect receipts.IN-IREL-CHAVARA -t mintrace.v1.Envelope -e --registry "$NET/registry.bin" \
     -g "$NET/keys/governance.pub" >"$NET/receipts.jsonl"
 "$MT_BIN/mintrace" journal >"$NET/journal.txt"
+# the oxide's lineage goes back through the refiner's RECEIVE to the mine's EXTRACT
+"$MT_BIN/mintrace" lineage --dot "$NET/lineage.dot" OSC-NDPR-0001 >"$NET/lineage.txt"
+if ! grep -q 'OSC-NDPR-0001 150.000 kg NdPr-oxide, PROCESS by IN-IREL-OSCOM (IN)' "$NET/lineage.txt" ||
+    ! grep -q '<- CHV-MON-0001 999.500 kg monazite-concentrate, EXTRACT by IN-IREL-CHAVARA (IN)' "$NET/lineage.txt" ||
+    ! grep -q 'digraph lineage' "$NET/lineage.dot"; then
+    echo "FAIL: lineage:"; cat "$NET/lineage.txt"; exit 1
+fi
 [ "$rc" -eq 1 ] || { echo "inspect of events.submitted exited $rc, expected 1 (one undecodable message)"; exit 1; }
 
 python3 - "$NET" <<'PY'

@@ -1,0 +1,165 @@
+/* lineage — where a batch came from: the graph of events behind it, back to mines and recyclers. */
+#include "lineage.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "map.h"
+
+typedef struct origin { /* how a batch came to be */
+    char kind[24], facility[128], country[4], material[64];
+    uint64_t mass_mg, index;
+    size_t n_in;
+    struct {
+        char batch[128];
+        uint64_t mass_mg;
+    } in[16];
+    size_t n_untracked;
+    char untracked[4][64];
+} origin;
+
+struct mt_lineage {
+    mt_map *batches; /* batch id -> origin (the event that made it, or the last that moved it) */
+};
+
+mt_lineage *mt_lineage_new(void) {
+    mt_lineage *g = calloc(1, sizeof(*g));
+    if (g && !(g->batches = mt_map_new())) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void mt_lineage_free(mt_lineage *g) {
+    if (!g) return;
+    mt_map_free(g->batches, free);
+    free(g);
+}
+
+static void record(mt_lineage *g, const char *batch, const Mintrace__V1__BatchEvent *ev, const char *material,
+                   uint64_t mass, uint64_t index, int is_receive) {
+    origin *o = calloc(1, sizeof(*o));
+    if (!o) return;
+    const char *kind = protobuf_c_enum_descriptor_get_value(&mintrace__v1__event_kind__descriptor, ev->kind)->name;
+    snprintf(o->kind, sizeof(o->kind), "%s", kind + strlen("EVENT_KIND_"));
+    snprintf(o->facility, sizeof(o->facility), "%s", ev->facility_id);
+    snprintf(o->country, sizeof(o->country), "%s", ev->site ? ev->site->country : "");
+    snprintf(o->material, sizeof(o->material), "%s", material);
+    o->mass_mg = mass;
+    o->index = index;
+    if (is_receive) { /* custody moved: the batch's earlier story stays under the same id */
+        const origin *before = mt_map_get(g->batches, batch, strlen(batch));
+        if (before) snprintf(o->material, sizeof(o->material), "%s", before->material);
+        o->n_in = 1;
+        snprintf(o->in[0].batch, sizeof(o->in[0].batch), "%s#%" PRIu64, batch, index);
+        o->in[0].mass_mg = mass;
+        /* keep the previous origin under a versioned key */
+        if (before) {
+            origin *keep = malloc(sizeof(*keep));
+            if (keep) {
+                *keep = *before;
+                mt_map_put(g->batches, o->in[0].batch, strlen(o->in[0].batch), keep);
+            }
+        }
+    } else {
+        for (size_t i = 0; i < ev->n_inputs && o->n_in < 16; i++, o->n_in++) {
+            snprintf(o->in[o->n_in].batch, sizeof(o->in[0].batch), "%s", ev->inputs[i]->batch_id);
+            o->in[o->n_in].mass_mg = ev->inputs[i]->mass_mg;
+        }
+        for (size_t i = 0; i < ev->n_untracked_inputs && o->n_untracked < 4; i++)
+            snprintf(o->untracked[o->n_untracked++], 64, "%s", ev->untracked_inputs[i]->material);
+        if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE && ev->recycle->untracked_feedstock_mass_mg &&
+            o->n_untracked < 4)
+            snprintf(o->untracked[o->n_untracked++], 64, "untracked %s scrap",
+                     ev->recycle->feedstock == MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_UNTRACKED_POST_CONSUMER
+                         ? "post-consumer"
+                         : "pre-consumer");
+    }
+    free(mt_map_put(g->batches, batch, strlen(batch), o));
+}
+
+int mt_lineage_add(mt_lineage *g, const void *entry, size_t len) {
+    Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, len, entry);
+    if (!e) return -1;
+    if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
+        Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+        Mintrace__V1__BatchEvent *ev = env ? mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data) : NULL;
+        if (ev) {
+            for (size_t o = 0; o < ev->n_outputs; o++)
+                record(g, ev->outputs[o]->batch_id, ev, ev->outputs[o]->material, ev->outputs[o]->mass_mg, e->index, 0);
+            if (ev->kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECEIVE)
+                for (size_t i = 0; i < ev->n_inputs; i++)
+                    record(g, ev->inputs[i]->batch_id, ev, "", ev->inputs[i]->mass_mg, e->index, 1);
+        }
+        if (ev) mintrace__v1__batch_event__free_unpacked(ev, NULL);
+        if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
+    }
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    return 0;
+}
+
+static void kg(char *buf, size_t size, uint64_t mg) {
+    snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 " kg", mg / 1000000, (mg / 1000) % 1000);
+}
+
+/* The batch id a versioned key stands for ("X#12" -> "X"). */
+static void plain(char *out, size_t size, const char *key) {
+    snprintf(out, size, "%s", key);
+    char *h = strchr(out, '#');
+    if (h) *h = '\0';
+}
+
+static void text(const mt_lineage *g, const char *key, uint64_t mass, int depth, FILE *fp) {
+    const origin *o = mt_map_get(g->batches, key, strlen(key));
+    char m[32], id[128];
+    plain(id, sizeof(id), key);
+    kg(m, sizeof(m), mass);
+    fprintf(fp, "%*s%s%s %s", depth * 4, "", depth ? "<- " : "", id, m);
+    if (!o || depth > 40) {
+        fprintf(fp, "\n");
+        return;
+    }
+    fprintf(fp, " %s, %s by %s (%s) at entry %" PRIu64 "\n", o->material, o->kind, o->facility, o->country, o->index);
+    for (size_t i = 0; i < o->n_untracked; i++) fprintf(fp, "%*s<- %s (untracked)\n", (depth + 1) * 4, "", o->untracked[i]);
+    for (size_t i = 0; i < o->n_in; i++) text(g, o->in[i].batch, o->in[i].mass_mg, depth + 1, fp);
+}
+
+int mt_lineage_text(const mt_lineage *g, const char *batch, FILE *fp) {
+    const origin *o = mt_map_get(g->batches, batch, strlen(batch));
+    if (!o) return -1;
+    text(g, batch, o->mass_mg, 0, fp);
+    return 0;
+}
+
+static void dot(const mt_lineage *g, const char *key, FILE *fp, mt_map *seen, int depth) {
+    if (mt_map_get(seen, key, strlen(key)) || depth > 40) return;
+    mt_map_put(seen, key, strlen(key), (void *)key);
+    const origin *o = mt_map_get(g->batches, key, strlen(key));
+    char id[128], m[32];
+    plain(id, sizeof(id), key);
+    fprintf(fp, "  \"%s\" [shape=box, label=\"%s\\n%s\"];\n", key, id, o ? o->material : "");
+    if (!o) return;
+    for (size_t i = 0; i < o->n_untracked; i++)
+        fprintf(fp, "  \"%s:u%zu\" [shape=plaintext, label=\"%s\"];\n  \"%s:u%zu\" -> \"%s\" [style=dashed];\n", key, i,
+                o->untracked[i], key, i, key);
+    for (size_t i = 0; i < o->n_in; i++) {
+        kg(m, sizeof(m), o->in[i].mass_mg);
+        fprintf(fp, "  \"%s\" -> \"%s\" [label=\"%s %s (%s)\\n%s\"];\n", o->in[i].batch, key, o->kind, o->facility,
+                o->country, m);
+        dot(g, o->in[i].batch, fp, seen, depth + 1);
+    }
+}
+
+int mt_lineage_dot(const mt_lineage *g, const char *batch, FILE *fp) {
+    if (!mt_map_get(g->batches, batch, strlen(batch))) return -1;
+    mt_map *seen = mt_map_new();
+    if (!seen) return -1;
+    fprintf(fp, "digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n");
+    dot(g, batch, fp, seen, 0);
+    fprintf(fp, "}\n");
+    mt_map_free(seen, NULL);
+    return 0;
+}
