@@ -81,7 +81,8 @@ typedef struct parked {
     int32_t partition;
     int64_t offset;
     char waits[200];
-    int gap; /* waiting for an earlier seq (else for a transfer) */
+    int gap;      /* waiting for an earlier seq (else for a transfer) */
+    int verified; /* its notary signature was checked when it parked: not again */
     size_t len;
     uint8_t bytes[];
 } parked;
@@ -809,7 +810,8 @@ static void emit(mt_ledger *l, mt_decision *d, mt_decision_fn fn, void *arg) {
  * not journaled yet (j says so: the event must wait), or 2 when it cannot be judged (v says
  * why: journal a rejection). Release a in every case. */
 static int open_event(const mt_ledger *l, const mt_registry *fallback, const char *network_id, const uint8_t *bytes,
-                      size_t len, mt_attested *a, mt_verdict *v, const mt_registry **reg_used, judged *j) {
+                      size_t len, int verified, mt_attested *a, mt_verdict *v, const mt_registry **reg_used,
+                      judged *j) {
     const mt_registry *reg = fallback;
     memset(a, 0, sizeof(*a));
     if (l->n_regs) {
@@ -836,6 +838,9 @@ static int open_event(const mt_ledger *l, const mt_registry *fallback, const cha
         return 2;
     }
     *reg_used = reg;
+    /* a parked event was verified when it parked: re-checking its signature at every release
+     * pass would cost a verification per parked event per decision */
+    if (verified) return mt_attested_open_verified(bytes, len, a, v) ? 2 : 0;
     return mt_attested_open(reg, network_id, bytes, len, a, v) ? 2 : 0;
 }
 
@@ -897,8 +902,8 @@ static int decide(mt_ledger *l, const mt_registry *reg, const mt_attested *a, mt
     return 0;
 }
 
-static int park_event(mt_ledger *l, const judged *j, const uint8_t *bytes, size_t len, const char *topic,
-                      int32_t partition, int64_t offset) {
+static int park_event(mt_ledger *l, const judged *j, int verified, const uint8_t *bytes, size_t len,
+                      const char *topic, int32_t partition, int64_t offset) {
     parked *p = calloc(1, sizeof(*p) + len);
     if (!p) return -1;
     p->size = sizeof(*p) + len;
@@ -909,6 +914,7 @@ static int park_event(mt_ledger *l, const judged *j, const uint8_t *bytes, size_
     p->offset = offset;
     snprintf(p->waits, sizeof(p->waits), "%s", j->waits);
     p->gap = j->gap;
+    p->verified = verified;
     p->len = len;
     memcpy(p->bytes, bytes, len);
     put(l, l->parked, &p->arrival, sizeof(p->arrival), p);
@@ -954,7 +960,7 @@ static int release_parked(mt_ledger *l, const mt_registry *reg, const char *netw
             mt_verdict v;
             judged j;
             const mt_registry *used = NULL;
-            int opened = open_event(l, reg, network_id, p->bytes, p->len, &a, &v, &used, &j);
+            int opened = open_event(l, reg, network_id, p->bytes, p->len, p->verified, &a, &v, &used, &j);
             if (opened == 1) { /* its registry version is still to come */
                 mt_attested_release(&a);
                 continue;
@@ -1015,7 +1021,7 @@ static int release_parked(mt_ledger *l, const mt_registry *reg, const char *netw
                          .source_offset = keep->offset};
         const mt_registry *used = NULL;
         judged jw;
-        if (open_event(l, reg, network_id, keep->bytes, keep->len, &a, &v, &used, &jw) == 0) {
+        if (open_event(l, reg, network_id, keep->bytes, keep->len, keep->verified, &a, &v, &used, &jw) == 0) {
             memcpy(d.verdict.event_id, a.event_id, MT_HASH_LEN);
             d.verdict.has_event_id = 1;
             snprintf(d.verdict.facility_id, sizeof(d.verdict.facility_id), "%s", a.ev->facility_id);
@@ -1040,10 +1046,10 @@ int mt_ledger_offer(mt_ledger *l, const mt_registry *reg, const char *network_id
                      .source_offset = offset};
     judged j;
     const mt_registry *used = NULL;
-    int opened = open_event(l, reg, network_id, bytes, len, &a, &d.verdict, &used, &j);
+    int opened = open_event(l, reg, network_id, bytes, len, 0, &a, &d.verdict, &used, &j);
     if (opened == 1) {
         mt_attested_release(&a);
-        if (park_event(l, &j, bytes, len, topic, partition, offset)) return -1;
+        if (park_event(l, &j, 0, bytes, len, topic, partition, offset)) return -1;
         return release_parked(l, reg, network_id, fn, arg);
     }
     if (opened == 2) {
@@ -1056,7 +1062,7 @@ int mt_ledger_offer(mt_ledger *l, const mt_registry *reg, const char *network_id
     }
     int parked_now = decide(l, used, &a, &d, &j, fn, arg);
     mt_attested_release(&a);
-    if (parked_now && park_event(l, &j, bytes, len, topic, partition, offset)) return -1;
+    if (parked_now && park_event(l, &j, 1, bytes, len, topic, partition, offset)) return -1;
     return release_parked(l, reg, network_id, fn, arg);
 }
 
@@ -1181,7 +1187,7 @@ int mt_ledger_replay(mt_ledger *l, const mt_registry *reg, const char *network_i
         judged j;
         chk.want = MT_DECIDED_ACCEPTED;
         const mt_registry *used = NULL;
-        int opened = b ? open_event(l, reg, network_id, b, blen, &a, &d.verdict, &used, &j) : 2;
+        int opened = b ? open_event(l, reg, network_id, b, blen, 0, &a, &d.verdict, &used, &j) : 2;
         if (opened == 1) {
             snprintf(errstr, errstr_size, "journal entry %" PRIu64 ": accepted, but %s", e->index, j.waits);
         } else if (opened == 2) {

@@ -76,8 +76,8 @@ void mt_attested_release(mt_attested *a) {
     memset(a, 0, sizeof(*a));
 }
 
-int mt_attested_open(const mt_registry *reg, const char *network_id, const void *bytes, size_t len, mt_attested *a,
-                     mt_verdict *v) {
+/* Decodes every part of an AttestedEvent and computes its ids; verifies nothing. */
+static int attested_decode(const void *bytes, size_t len, mt_attested *a, mt_verdict *v) {
     memset(a, 0, sizeof(*a));
     memset(v, 0, sizeof(*v));
     a->ae = mintrace__v1__attested_event__unpack(NULL, len, bytes);
@@ -100,7 +100,17 @@ int mt_attested_open(const mt_registry *reg, const char *network_id, const void 
         return mt_verdict_reject(v, R(BAD_ATTESTATION), "attestation is not one notary-signed Attestation envelope");
     a->att = mintrace__v1__attestation__unpack(NULL, a->att_env->payload.len, a->att_env->payload.data);
     if (!a->att) return mt_verdict_reject(v, R(BAD_ATTESTATION), "attestation payload is not decodable");
+    return 0;
+}
 
+int mt_attested_open_verified(const void *bytes, size_t len, mt_attested *a, mt_verdict *v) {
+    return attested_decode(bytes, len, a, v);
+}
+
+int mt_attested_open(const mt_registry *reg, const char *network_id, const void *bytes, size_t len, mt_attested *a,
+                     mt_verdict *v) {
+    int rc = attested_decode(bytes, len, a, v);
+    if (rc) return rc;
     const Mintrace__V1__Signature *s = a->att_env->signatures[0];
     const mt_registry_key *key = mt_registry_find_key(reg, s->key_id);
     if (!key || key->facility->role != MINTRACE__V1__FACILITY_ROLE__FACILITY_ROLE_NOTARY)
