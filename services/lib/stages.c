@@ -12,6 +12,7 @@
 #include "log.h"
 #include "notary.h"
 #include "provenance.h"
+#include "registry_follow.h"
 #include "validate.h"
 
 void mt_stage_ctx_topics(mt_stage_ctx *c, const char *prefix) {
@@ -69,6 +70,7 @@ static mt_stage_result reject(mt_stage_ctx *c, Mintrace__V1__Stage stage, const 
 mt_stage_result mt_validate_process(void *opaque, const rd_kafka_message_t *rkm, mt_outbox *ob) {
     mt_stage_ctx *c = opaque;
     mt_verdict v;
+    if (c->follow) c->reg = mt_registry_follower_poll(c->follow);
     if (mt_validate_envelope(c->reg, c->network_id, rkm->payload, rkm->len, mt_now_ms(), &v))
         return reject(c, MINTRACE__V1__STAGE__STAGE_VALIDATE, rkm, &v, ob);
     c->pending_passed++;
@@ -81,6 +83,7 @@ mt_stage_result mt_validate_process(void *opaque, const rd_kafka_message_t *rkm,
 mt_stage_result mt_sign_process(void *opaque, const rd_kafka_message_t *rkm, mt_outbox *ob) {
     mt_stage_ctx *c = opaque;
     mt_verdict v;
+    if (c->follow) c->reg = mt_registry_follower_poll(c->follow); /* the version it attests */
     uint8_t *out;
     size_t len;
     int rc = mt_notary_attest(c->key, c->reg, c->network_id, rkm->payload, rkm->len, mt_now_ms(), &out, &len, &v);

@@ -13,6 +13,7 @@ typedef struct mt_stage_ctx {
     const mt_registry *reg;
     const char *network_id;
     const mt_keypair *key;   /* sign: the notary key; aggregate: the aggregator key */
+    struct mt_registry_follower *follow; /* validate, sign: newer registry versions (may be NULL) */
     const char *brokers;     /* aggregate: to replay the journal when assigned */
     const char *const *props;
     const char *group_id;    /* aggregate: its consumer group, for the committed offsets */
