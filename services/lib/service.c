@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "registry_follow.h"
 
 volatile sig_atomic_t mt_run = 1;
 
@@ -63,6 +64,16 @@ int mt_service_init(mt_service *s, const char *prog, const char *usage, const mt
         if (!s->reg) {
             mt_log_error("%s", err);
             return MT_EXIT_USAGE;
+        }
+    }
+    if (need & MT_FOLLOW_REGISTRY) { /* newer registry versions take effect as they arrive */
+        char topic[200];
+        s->follow = mt_registry_follower_new(mt_config_get(s->cfg, "brokers"), mt_config_kafka_props(s->cfg),
+                                             mt_service_topic(s, "registry", topic, sizeof(topic)), s->gov_pk,
+                                             mt_config_get(s->cfg, "network.id"), s->reg, err, sizeof(err));
+        if (!s->follow) {
+            mt_log_error("%s", err);
+            return MT_EXIT_FAIL;
         }
     }
     if (need & MT_NEED_KEY) {
@@ -124,6 +135,7 @@ int mt_service_run_stage(mt_service *s, const char *name, const char *const *inp
 }
 
 void mt_service_release(mt_service *s) {
+    mt_registry_follower_free(s->follow);
     mt_registry_destroy(s->reg);
     mt_keypair_wipe(&s->key);
     mt_config_destroy(s->cfg);

@@ -13,13 +13,14 @@
 enum { MT_EXIT_OK = 0, MT_EXIT_FAIL = 1, MT_EXIT_USAGE = 2 };
 
 /* What a program asks mt_service_init() to load. */
-enum { MT_NEED_BROKERS = 1, MT_NEED_REGISTRY = 2, MT_NEED_KEY = 4 };
+enum { MT_NEED_BROKERS = 1, MT_NEED_REGISTRY = 2, MT_NEED_KEY = 4, MT_FOLLOW_REGISTRY = 8 };
 
 typedef struct mt_service {
     const char *prog;
     mt_config *cfg;
     mt_registry *reg;  /* with MT_NEED_REGISTRY */
     unsigned char gov_pk[MT_PK_LEN]; /* with MT_NEED_REGISTRY: the governance key it is signed by */
+    struct mt_registry_follower *follow; /* with MT_FOLLOW_REGISTRY: newer versions from the registry topic */
     mt_keypair key;    /* with MT_NEED_KEY */
     int argi;          /* first non-option argument */
 } mt_service;

@@ -2,7 +2,6 @@
  * It holds the notary key and sees only what validate passed (separation of duties; easy to
  * put behind an HSM later); each input is decided exactly once (one Kafka transaction). */
 #include "log.h"
-#include "registry_follow.h"
 #include "service.h"
 #include "stages.h"
 
@@ -14,25 +13,15 @@ static const mt_option options[] = {
 int main(int argc, char **argv) {
     mt_service s;
     int rc = mt_service_init(&s, "mintrace-sign", "-k NOTARY_KEY [options]", options,
-                             MT_NEED_BROKERS | MT_NEED_REGISTRY | MT_NEED_KEY, argc, argv);
+                             MT_NEED_BROKERS | MT_NEED_REGISTRY | MT_FOLLOW_REGISTRY | MT_NEED_KEY, argc, argv);
     if (rc >= 0) return rc;
     mt_stage_ctx ctx = {.reg = s.reg, .key = &s.key, .network_id = mt_config_get(s.cfg, "network.id")};
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));
-    /* newer registry versions from the registry topic take effect as they arrive */
-    char err[512], rt[200];
-    ctx.follow = mt_registry_follower_new(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg),
-                                          mt_service_topic(&s, "registry", rt, sizeof(rt)), s.gov_pk, ctx.network_id,
-                                          s.reg, err, sizeof(err));
-    if (!ctx.follow) {
-        mt_log_error("%s", err);
-        mt_service_release(&s);
-        return MT_EXIT_FAIL;
-    }
+    ctx.follow = s.follow; /* newer registry versions, as they arrive */
     const char *inputs[] = {"events.validated", NULL};
     mt_stage_ops ops = {mt_sign_process, mt_stage_txn_begin, mt_stage_txn_committed, mt_stage_txn_aborted, NULL};
     rc = mt_service_run_stage(&s, "sign", inputs, 0, &ops, &ctx);
     mt_log_info("stopped: %llu attested, %llu rejected", (unsigned long long)ctx.passed, (unsigned long long)ctx.rejected);
-    mt_registry_follower_free(ctx.follow);
     mt_service_release(&s);
     return rc;
 }

@@ -2,7 +2,6 @@
  * Stateless, so it scales out as a consumer group over the submitted partitions; each input is
  * decided exactly once (its output and its offset commit in one Kafka transaction). */
 #include "log.h"
-#include "registry_follow.h"
 #include "service.h"
 #include "stages.h"
 
@@ -11,25 +10,15 @@ static const mt_option options[] = {MT_STAGE_OPTIONS};
 int main(int argc, char **argv) {
     mt_service s;
     int rc = mt_service_init(&s, "mintrace-validate", "[options]", options,
-                             MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
+                             MT_NEED_BROKERS | MT_NEED_REGISTRY | MT_FOLLOW_REGISTRY, argc, argv);
     if (rc >= 0) return rc;
     mt_stage_ctx ctx = {.reg = s.reg, .network_id = mt_config_get(s.cfg, "network.id")};
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));
-    /* newer registry versions from the registry topic take effect as they arrive */
-    char err[512], rt[200];
-    ctx.follow = mt_registry_follower_new(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg),
-                                          mt_service_topic(&s, "registry", rt, sizeof(rt)), s.gov_pk, ctx.network_id,
-                                          s.reg, err, sizeof(err));
-    if (!ctx.follow) {
-        mt_log_error("%s", err);
-        mt_service_release(&s);
-        return MT_EXIT_FAIL;
-    }
+    ctx.follow = s.follow; /* newer registry versions, as they arrive */
     const char *inputs[] = {"events.submitted", NULL};
     mt_stage_ops ops = {mt_validate_process, mt_stage_txn_begin, mt_stage_txn_committed, mt_stage_txn_aborted, NULL};
     rc = mt_service_run_stage(&s, "validate", inputs, 0, &ops, &ctx);
     mt_log_info("stopped: %llu passed, %llu rejected", (unsigned long long)ctx.passed, (unsigned long long)ctx.rejected);
-    mt_registry_follower_free(ctx.follow);
     mt_service_release(&s);
     return rc;
 }
