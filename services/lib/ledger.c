@@ -1,5 +1,6 @@
 /* ledger — the rules of the journal: one order, chains, custody, balances; state follows commits. */
 #include "ledger.h"
+#include "merkle.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1321,45 +1322,59 @@ Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, 
 typedef struct root_q {
     const batch **v;
     size_t n;
-    size_t bytes;
 } root_q;
 
 static void root_one(void *arg, const void *key, size_t klen, void *value) {
     (void)key;
     (void)klen;
     root_q *q = arg;
-    const batch *b = value;
-    q->v[q->n++] = b;
-    q->bytes += 4 + strlen(b->id) + MT_HASH_LEN;
+    q->v[q->n++] = value;
 }
 
 static int by_id(const void *a, const void *b) {
     return strcmp((*(const batch *const *)a)->id, (*(const batch *const *)b)->id);
 }
 
+/* Every batch ever made, sorted by id, and their state leaves; NULL (nothing allocated) when out
+ * of memory. */
+static unsigned char (*state_leaves(const mt_ledger *l, root_q *q))[MT_HASH_LEN] {
+    q->n = 0;
+    q->v = malloc((mt_map_count(l->batches) + 1) * sizeof(batch *));
+    unsigned char (*leaves)[MT_HASH_LEN] = malloc((mt_map_count(l->batches) + 1) * MT_HASH_LEN);
+    if (!q->v || !leaves) {
+        free(q->v);
+        free(leaves);
+        return NULL;
+    }
+    mt_map_foreach(l->batches, root_one, q);
+    qsort(q->v, q->n, sizeof(*q->v), by_id);
+    for (size_t i = 0; i < q->n; i++) (void)mt_prov_state_leaf(q->v[i]->id, q->v[i]->prov_commit, leaves[i]);
+    return leaves;
+}
+
 int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]) {
-    root_q q = {malloc((mt_map_count(l->batches) + 1) * sizeof(batch *)), 0, 0};
-    if (!q.v) return -1;
-    mt_map_foreach(l->batches, root_one, &q);
-    qsort(q.v, q.n, sizeof(*q.v), by_id);
-    unsigned char *buf = malloc(q.bytes + 1), *w = buf;
-    if (!buf) {
-        free(q.v);
-        return -1;
-    }
-    for (size_t i = 0; i < q.n; i++) {
-        size_t len = strlen(q.v[i]->id);
-        *w++ = (unsigned char)(len >> 24);
-        *w++ = (unsigned char)(len >> 16);
-        *w++ = (unsigned char)(len >> 8);
-        *w++ = (unsigned char)len;
-        memcpy(w, q.v[i]->id, len);
-        w += len;
-        memcpy(w, q.v[i]->prov_commit, MT_HASH_LEN);
-        w += MT_HASH_LEN;
-    }
-    mt_sha256(buf, q.bytes, out);
-    free(buf);
+    root_q q;
+    unsigned char (*leaves)[MT_HASH_LEN] = state_leaves(l, &q);
+    if (!leaves) return -1;
+    mt_merkle_root((const unsigned char(*)[MT_HASH_LEN])leaves, q.n, out);
+    free(leaves);
     free(q.v);
     return 0;
+}
+
+int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_t *leaf_index, uint64_t *leaf_count,
+                               unsigned char (*path)[MT_HASH_LEN], size_t *path_len) {
+    root_q q;
+    unsigned char (*leaves)[MT_HASH_LEN] = state_leaves(l, &q);
+    if (!leaves) return -1;
+    int rc = 1;
+    for (size_t i = 0; i < q.n && rc == 1; i++)
+        if (strcmp(q.v[i]->id, batch_id) == 0) {
+            *leaf_index = i;
+            *leaf_count = q.n;
+            rc = mt_merkle_inclusion_proof((const unsigned char(*)[MT_HASH_LEN])leaves, q.n, i, path, path_len) ? -1 : 0;
+        }
+    free(leaves);
+    free(q.v);
+    return rc;
 }

@@ -752,3 +752,17 @@ int mt_prov_record_commit(const Mintrace__V1__ProvenanceRecord *rec, unsigned ch
     free(buf);
     return 0;
 }
+
+int mt_prov_state_leaf(const char *batch_id, const unsigned char commit[MT_HASH_LEN], unsigned char leaf[MT_HASH_LEN]) {
+    unsigned char b[5 + 255 + MT_HASH_LEN];
+    size_t len = strlen(batch_id);
+    if (len > 255) return -1; /* ids are at most 127 bytes (event.c); a proof may say otherwise */
+    b[0] = 0x00;
+    b[1] = b[2] = 0;
+    b[3] = (unsigned char)(len >> 8);
+    b[4] = (unsigned char)len;
+    memcpy(b + 5, batch_id, len);
+    memcpy(b + 5 + len, commit, MT_HASH_LEN);
+    mt_sha256(b, 5 + len + MT_HASH_LEN, leaf);
+    return 0;
+}

@@ -215,4 +215,10 @@ void mt_prov_record_free(Mintrace__V1__ProvenanceRecord *rec);
  * bytes). Returns 0, or -1 when out of memory. */
 int mt_prov_record_commit(const Mintrace__V1__ProvenanceRecord *rec, unsigned char out[MT_HASH_LEN]);
 
+/* A batch's leaf in the provenance state tree (RFC 9162 leaf hashing):
+ *   SHA-256(0x00 | u32 big-endian length of id | id | commit)
+ * where commit is SHA-256 of the record's serialization, as published on the provenance topic.
+ * Returns 0, or -1 for an id longer than 255 bytes (never a batch's: ids are at most 127). */
+int mt_prov_state_leaf(const char *batch_id, const unsigned char commit[MT_HASH_LEN], unsigned char leaf[MT_HASH_LEN]);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "journal.h"
 #include "ledger.h"
+#include "merkle.h"
 
 #define ROLE(r)   MINTRACE__V1__FACILITY_ROLE__FACILITY_ROLE_##r
 #define REASON(r) MINTRACE__V1__REASON_CODE__REASON_CODE_##r
@@ -2204,6 +2205,44 @@ static void test_provenance_replay_identical(void **state)
     mt_ledger_free(l2);
 }
 
+/* Every batch's record is proven against the state root: its leaf from the record's published
+ * bytes, the proof from the ledger; a changed record or a wrong batch id is not. */
+static void test_provenance_state_proof(void **state)
+{
+    lt *t = *state;
+    lt_closed_loop(t);
+    unsigned char root[MT_HASH_LEN], path[MT_MERKLE_MAX_INCLUSION][MT_HASH_LEN];
+    assert_int_equal(mt_ledger_provenance_root(t->l, root), 0);
+    static const char *ids[] = {"ORE-1", "OX-1", "MAG-1", "SWARF-1", "REC-1", "MAG-2", "SWARF-2"};
+    uint64_t seen = 0;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        uint64_t idx = 99, count = 0;
+        size_t plen = 0;
+        assert_int_equal(mt_ledger_provenance_proof(t->l, ids[i], &idx, &count, path, &plen), 0);
+        Mintrace__V1__ProvenanceRecord *r = mt_ledger_provenance_record(t->l, ids[i]);
+        size_t len;
+        uint8_t *bytes = mt_message_pack(&r->base, &len);
+        unsigned char commit[MT_HASH_LEN], leaf[MT_HASH_LEN];
+        mt_sha256(bytes, len, commit);
+        assert_int_equal(mt_prov_state_leaf(ids[i], commit, leaf), 0);
+        if (mt_merkle_verify_inclusion(leaf, idx, count, (const unsigned char(*)[32])path, plen, root))
+            fail_msg("%s: state proof does not verify", ids[i]);
+        assert_int_not_equal(mt_prov_state_leaf("MAG-3", commit, leaf), -1);
+        assert_int_equal(mt_merkle_verify_inclusion(leaf, idx, count, (const unsigned char(*)[32])path, plen, root), -1);
+        bytes[len - 1] ^= 1;
+        mt_sha256(bytes, len, commit);
+        assert_int_equal(mt_prov_state_leaf(ids[i], commit, leaf), 0);
+        assert_int_equal(mt_merkle_verify_inclusion(leaf, idx, count, (const unsigned char(*)[32])path, plen, root), -1);
+        seen |= 1ull << idx;
+        free(bytes);
+        mt_prov_record_free(r);
+    }
+    assert_int_equal(seen, 0x7f); /* seven distinct leaves, 0..6 */
+    uint64_t idx, count;
+    size_t plen;
+    assert_int_equal(mt_ledger_provenance_proof(t->l, "NOPE", &idx, &count, path, &plen), 1);
+}
+
 /* A RECYCLE site standing in a provenance code is MALFORMED_EVENT. */
 static void test_provenance_pseudo_country_rejected(void **state)
 {
@@ -2429,6 +2468,7 @@ int main(void)
         T(test_provenance_decision_names_changed_batches),
         T(test_provenance_abort_undoes),
         T(test_provenance_replay_identical),
+        T(test_provenance_state_proof),
         T(test_provenance_pseudo_country_rejected),
 #undef T
     };
