@@ -8,6 +8,8 @@
 #include "journal.h"
 #include "ledger.h"
 #include "merkle.h"
+#include "passport.h"
+#include "proof.h"
 
 #define ROLE(r)   MINTRACE__V1__FACILITY_ROLE__FACILITY_ROLE_##r
 #define REASON(r) MINTRACE__V1__REASON_CODE__REASON_CODE_##r
@@ -2243,6 +2245,107 @@ static void test_provenance_state_proof(void **state)
     assert_int_equal(mt_ledger_provenance_proof(t->l, "NOPE", &idx, &count, path, &plen), 1);
 }
 
+/* A checkpoint over the recorded journal, signed by agg: its envelope bytes (free()). */
+static uint8_t *lt_checkpoint(lt *t, const mt_keypair *agg, unsigned char (**leaves)[MT_HASH_LEN], size_t *len)
+{
+    *leaves = malloc((t->n_dec + 1) * MT_HASH_LEN);
+    assert_non_null(*leaves);
+    for (size_t i = 0; i < t->n_dec; i++) {
+        Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, t->dec[i].entry_len, t->dec[i].entry);
+        assert_non_null(e);
+        assert_int_equal(mt_journal_leaf_of(e, (*leaves)[i]), 0);
+        assert_memory_equal(e->leaf_hash.data, (*leaves)[i], MT_HASH_LEN); /* the writer and the reader agree */
+        mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    }
+    unsigned char root[MT_HASH_LEN], proot[MT_HASH_LEN];
+    mt_merkle_root((const unsigned char(*)[MT_HASH_LEN]) * leaves, t->n_dec, root);
+    assert_int_equal(mt_ledger_provenance_root(t->l, proot), 0);
+    Mintrace__V1__Checkpoint cp = MINTRACE__V1__CHECKPOINT__INIT;
+    cp.network_id = (char *)NET;
+    cp.tree_size = t->n_dec;
+    cp.root = (ProtobufCBinaryData){MT_HASH_LEN, root};
+    cp.provenance_root = (ProtobufCBinaryData){MT_HASH_LEN, proot};
+    cp.time_ms = FX_T_NOW;
+    size_t plen;
+    uint8_t *payload = mt_message_pack(&cp.base, &plen), *env;
+    assert_int_equal(mt_envelope_seal(agg, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR, MT_PAYLOAD_CHECKPOINT,
+                                      payload, plen, &env, len),
+                     0);
+    free(payload);
+    return env;
+}
+
+/* A proof survives JSON and verifies with the aggregator key alone; a flipped byte, another key,
+ * or an edited passport figure does not. */
+static void test_proofs_and_passport(void **state)
+{
+    lt *t = *state;
+    char err[256];
+    lt_closed_loop(t);
+    mt_keypair agg, other;
+    assert_int_equal(mt_keypair_generate(&agg), 0);
+    assert_int_equal(mt_keypair_generate(&other), 0);
+    unsigned char(*leaves)[MT_HASH_LEN];
+    size_t cp_len;
+    uint8_t *cp_env = lt_checkpoint(t, &agg, &leaves, &cp_len);
+
+    for (int kind = MT_PROOF_EVENT; kind <= MT_PROOF_STATE; kind++) {
+        mt_proof p = {.kind = kind}, q;
+        mt_proof_result r;
+        p.checkpoint = malloc(cp_len);
+        memcpy(p.checkpoint, cp_env, cp_len);
+        p.checkpoint_len = cp_len;
+        if (kind == MT_PROOF_EVENT) {
+            size_t k = t->n_dec / 2;
+            p.item = malloc(t->dec[k].entry_len);
+            memcpy(p.item, t->dec[k].entry, t->dec[k].entry_len);
+            p.item_len = t->dec[k].entry_len;
+            assert_int_equal(mt_merkle_inclusion_proof((const unsigned char(*)[32])leaves, t->n_dec, k, p.path, &p.path_len), 0);
+        } else {
+            assert_int_equal(mt_ledger_provenance_proof(t->l, "MAG-2", &p.leaf_index, &p.leaf_count, p.path, &p.path_len), 0);
+            Mintrace__V1__ProvenanceRecord *rec = mt_ledger_provenance_record(t->l, "MAG-2");
+            p.item = mt_message_pack(&rec->base, &p.item_len);
+            mt_prov_record_free(rec);
+        }
+        json_t *j = mt_proof_to_json(&p);
+        assert_non_null(j);
+        assert_int_equal(mt_proof_from_json(j, &q, err, sizeof(err)), 0);
+        if (mt_proof_verify(&q, agg.pk, &r, err, sizeof(err))) fail_msg("proof %d refused: %s", kind, err);
+        assert_int_equal(r.cp->tree_size, t->n_dec);
+        if (kind == MT_PROOF_STATE) {
+            assert_string_equal(r.rec->batch_id, "MAG-2");
+            json_t *pp = mt_passport_new(r.rec, r.cp, json_deep_copy(j));
+            assert_non_null(pp);
+            assert_int_equal(mt_passport_check(pp, r.rec, r.cp, err, sizeof(err)), 0);
+            json_t *rc = json_object_get(pp, "recycledContent"); /* Nd is 10 % pre-consumer (80 of 800 mg) */
+            assert_string_equal(json_string_value(json_object_get(json_array_get(rc, 1), "element")), "Nd");
+            assert_true(json_real_value(json_object_get(json_array_get(rc, 1), "preConsumerShare")) == 10.0);
+            json_object_set_new(json_array_get(rc, 1), "preConsumerShare", json_real(25.0));
+            assert_int_equal(mt_passport_check(pp, r.rec, r.cp, err, sizeof(err)), -1);
+            assert_non_null(strstr(err, "recycledContent"));
+            json_decref(pp);
+        } else {
+            assert_int_equal(r.entry->index, t->n_dec / 2);
+        }
+        mt_proof_result_release(&r);
+        assert_int_equal(mt_proof_verify(&q, other.pk, &r, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "not signed by aggregator key"));
+        mt_proof_result_release(&r);
+        q.item[q.item_len - 1] ^= 0x01; /* the last byte of the entry or record */
+        assert_int_equal(mt_proof_verify(&q, agg.pk, &r, err, sizeof(err)), -1);
+        mt_proof_result_release(&r);
+        q.item[q.item_len - 1] ^= 0x01;
+        q.path[0][5] ^= 0x80;
+        assert_int_equal(mt_proof_verify(&q, agg.pk, &r, err, sizeof(err)), -1);
+        mt_proof_result_release(&r);
+        mt_proof_release(&q);
+        mt_proof_release(&p);
+        json_decref(j);
+    }
+    free(leaves);
+    free(cp_env);
+}
+
 /* A RECYCLE site standing in a provenance code is MALFORMED_EVENT. */
 static void test_provenance_pseudo_country_rejected(void **state)
 {
@@ -2469,6 +2572,7 @@ int main(void)
         T(test_provenance_abort_undoes),
         T(test_provenance_replay_identical),
         T(test_provenance_state_proof),
+        T(test_proofs_and_passport),
         T(test_provenance_pseudo_country_rejected),
 #undef T
     };
