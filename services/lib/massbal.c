@@ -173,9 +173,12 @@ int mt_massbal_covers(const mt_massbal_ctx *ctx) {
     return open || registered_mb(ctx->facility);
 }
 
+/* Whether an output is allocated any credit (an entry of 0 mg allocates nothing). */
 static int has_allocations(const Mintrace__V1__BatchEvent *ev) {
     for (size_t j = 0; j < ev->n_outputs; j++)
-        if (ev->outputs[j]->n_allocations) return 1;
+        for (size_t k = 0; k < ev->outputs[j]->n_allocations; k++)
+            if (ev->outputs[j]->allocations[k]->pre_consumer_mg || ev->outputs[j]->allocations[k]->post_consumer_mg)
+                return 1;
     return 0;
 }
 
