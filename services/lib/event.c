@@ -196,8 +196,8 @@ mt_reason mt_event_check_shape(const Mintrace__V1__BatchEvent *ev, mt_verdict *v
         ev->recycle->feedstock == MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_UNSPECIFIED)
         return mt_verdict_reject(v, MALFORMED, "recycle.feedstock: missing");
     if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_BALANCE) {
-        if (ev->balance->period_start_ms <= 0)
-            return mt_verdict_reject(v, MALFORMED, "balance.period_start_ms: missing");
+        if (ev->balance->period_start_ms < 0)
+            return mt_verdict_reject(v, MALFORMED, "balance.period_start_ms: negative");
         if (check_credits(ev->balance->closing, ev->balance->n_closing, "balance", "closing", v)) return v->code;
     }
     return 0;

@@ -243,7 +243,7 @@ static int balance_event(const mt_massbal_ctx *ctx, acct *a, mt_massbal_result *
         return reject(res, R(MASS_BALANCE_WRONG_KEY), "the account of %s is kept by key %s, not %s",
                       ctx->ev->facility_id, a->key_id, ctx->key_id);
     if (!bd) return reject(res, R(MALFORMED_EVENT), "a BALANCE event needs its balance detail");
-    if (bd->period_start_ms != a->start)
+    if (bd->period_start_ms && bd->period_start_ms != a->start)
         return reject(res, R(BALANCE_MISMATCH), "the open period started at %" PRId64 ", not %" PRId64, a->start,
                       bd->period_start_ms);
     clist stated = {0};

@@ -305,6 +305,11 @@ static void test_balance_closes_and_carries(void **state) {
     ev = balance_event(T_JAN1, 80);
     assert_int_equal(run(ev, NULL, &f, KEY2, T_MAR31, a, NULL, &res), R(MASS_BALANCE_WRONG_KEY));
     assert_int_equal(run(ev, NULL, &f, KEY1, T_MAR31, NULL, NULL, &res), R(NOT_UNDER_MASS_BALANCE));
+    Mintrace__V1__BatchEvent *any = balance_event(0, 80); /* 0: whichever period is open */
+    assert_int_equal(run(any, NULL, &f, KEY1, T_MAR31, a, NULL, &res), 0);
+    assert_int_equal(res.account->periods_closed, 1);
+    mt_massbal_result_release(&res);
+    event_free(any);
     assert_int_equal(run(ev, NULL, &f, KEY1, T_MAR31, a, NULL, &res), 0);
     assert_non_null(res.account);
     assert_true(res.account->open);
