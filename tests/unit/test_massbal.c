@@ -430,6 +430,57 @@ static void test_record_carries_claim(void **state) {
     mt_prov_free(claim);
 }
 
+/* ---- shape (event.c): what validate checks of the new fields ---- */
+
+/* Each event's shape verdict: 0, or MALFORMED_EVENT with a detail naming the field. */
+static void test_shape_of_mass_balance_fields(void **state) {
+    (void)state;
+    static const char *head = "'network_id':'n','facility_id':'MB','seq':1,'time_ms':1,'site':{'country':'IN'}";
+    static const char *out = "'outputs':[{'batch_id':'B','material':'m','mass_mg':10,'elements':[{'element':'Nd',"
+                             "'mass_mg':5}]%s}]";
+    static const struct {
+        const char *kind, *rest, *field; /* field NULL: well formed */
+    } cases[] = {
+        {"BALANCE", "'balance':{'closing':[{'element':'Nd','pre_consumer_mg':80}]}", NULL},
+        {"BALANCE", "'balance':{'period_start_ms':1704067200000}", NULL},
+        {"BALANCE", "", "detail"},
+        {"BALANCE", "'balance':{},'inputs':[{'batch_id':'A','mass_mg':1}]", "inputs"},
+        {"BALANCE", "'balance':{},'untracked_inputs':[{'material':'iron','mass_mg':1}]", "inputs"},
+        {"BALANCE", "'balance':{},OUT", "outputs"},
+        {"BALANCE", "'balance':{'period_start_ms':-1}", "period_start_ms"},
+        {"BALANCE", "'balance':{'closing':[{'element':'nd','pre_consumer_mg':1}]}", "balance.closing[0]"},
+        {"BALANCE", "'balance':{'closing':[{'element':'Nd'},{'element':'Nd'}]}", "listed twice"},
+        {"MANUFACTURE", "'inputs':[{'batch_id':'A','mass_mg':1}],OUT", NULL},
+        {"SPLIT", "'inputs':[{'batch_id':'A','mass_mg':1}],OUT", "allocations"},
+        {"EXTRACT", "OUT", "allocations"},
+        {"PROCESS", "'inputs':[{'batch_id':'A','mass_mg':1}],OUTBAD", "allocations[0]"},
+        {"RECYCLE", "'recycle':{'feedstock':'TRACKED'},'inputs':[{'batch_id':'A','mass_mg':1}],OUTTWICE", "listed twice"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char rest[512], o[256];
+        const char *r = cases[i].rest, *at = strstr(r, "OUT");
+        if (at) {
+            const char *alloc = !strncmp(at, "OUTBAD", 6)     ? ",'allocations':[{'element':'nd','pre_consumer_mg':1}]"
+                                : !strncmp(at, "OUTTWICE", 8) ? ",'allocations':[{'element':'Nd'},{'element':'Nd'}]"
+                                : !strcmp(cases[i].kind, "BALANCE") ? ""
+                                                                    : ",'allocations':[{'element':'Nd','pre_consumer_mg':1}]";
+            snprintf(o, sizeof(o), out, alloc);
+            snprintf(rest, sizeof(rest), "%.*s%s", (int)(at - r), r, o);
+        } else {
+            snprintf(rest, sizeof(rest), "%s", r);
+        }
+        Mintrace__V1__BatchEvent *ev = event("{%s,'kind':'%s'%s%s}", head, cases[i].kind, rest[0] ? "," : "", rest);
+        mt_verdict v;
+        memset(&v, 0, sizeof(v));
+        mt_reason got = mt_event_check_shape(ev, &v);
+        if (!cases[i].field && got) fail_msg("case %zu (%s): refused: %s", i, cases[i].kind, v.detail);
+        if (cases[i].field && (got != R(MALFORMED_EVENT) || !strstr(v.detail, cases[i].field)))
+            fail_msg("case %zu (%s): %s '%s', expected MALFORMED_EVENT naming %s", i, cases[i].kind, mt_reason_name(got),
+                     v.detail, cases[i].field);
+        event_free(ev);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deadline_three_calendar_months),
@@ -441,6 +492,7 @@ int main(void) {
         cmocka_unit_test(test_overdue_period_forfeited),
         cmocka_unit_test(test_correction_after_credits_spent),
         cmocka_unit_test(test_record_carries_claim),
+        cmocka_unit_test(test_shape_of_mass_balance_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
