@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "massbal.h"
 #include "provenance.h"
 #include "notary.h"
 #include "registry.h"
@@ -128,6 +129,12 @@ const mt_prov *mt_ledger_provenance(const mt_ledger *l, const char *batch_id);
 /* The ProvenanceRecord of batch_id as of the last entry that changed it (ledger_index), for
  * the provenance topic; NULL for an unknown batch or out of memory. mt_prov_record_free() it. */
 Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, const char *batch_id);
+
+/* Mass balance (massbal.h): the recycled claim of batch_id when a facility under mass balance
+ * made it or an ancestor (NULL otherwise: its claim is its provenance), and a facility's credit
+ * account (NULL: it never had one). Valid until the next change to the ledger. */
+const mt_prov *mt_ledger_claim(const mt_ledger *l, const char *batch_id);
+const mt_massbal_account *mt_ledger_account(const mt_ledger *l, const char *facility_id);
 
 /* The provenance state root (Checkpoint.provenance_root): the RFC 9162 Merkle root over every
  * batch ever made, in bytewise order of batch id, each leaf mt_prov_state_leaf() of the id and
