@@ -184,9 +184,10 @@ int main(int argc, char **argv) {
     c.props = mt_config_kafka_props(s.cfg);
     c.group_id = mt_config_get(s.cfg, "group.id") ? mt_config_get(s.cfg, "group.id") : group; /* as run_stage names it */
     /* the ledger only when a rule needs it: documents are in the events, not in the records */
-    const char *with_ledger[] = {"provenance", "ledger", NULL}, *without[] = {"provenance", NULL};
+    const char *inputs[] = {"provenance", "ledger", NULL};
+    if (!c.has_docs) inputs[1] = NULL;
     mt_stage_ops ops = {process, txn_begin, txn_committed, txn_aborted, assigned, NULL, NULL};
-    rc = mt_service_run_stage(&s, "comply", c.has_docs ? with_ledger : without, 0, &ops, &c);
+    rc = mt_service_run_stage(&s, "comply", inputs, 0, &ops, &c);
     mt_log_info("stopped: %llu PASS and %llu FAIL findings written", (unsigned long long)c.pass,
                 (unsigned long long)c.fail);
     mt_comply_docs_free(c.docs);
