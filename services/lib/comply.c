@@ -123,6 +123,7 @@ typedef struct doc_batch {
 struct mt_comply_docs {
     const mt_policy *p;
     mt_map *committed, *pending; /* batch id -> doc_batch */
+    int broken;                  /* a commit ran out of memory: the state is incomplete */
 };
 
 static void doc_batch_free(void *v) {
@@ -152,12 +153,13 @@ void mt_comply_docs_free(mt_comply_docs *d) {
 }
 
 static const doc_batch *doc_get(const mt_comply_docs *d, const char *id) {
-    const doc_batch *b = mt_map_get(d->pending, id, strlen(id));
+    const doc_batch *b = d->pending ? mt_map_get(d->pending, id, strlen(id)) : NULL;
     return b ? b : mt_map_get(d->committed, id, strlen(id));
 }
 
 /* A new pending entry for id (a copy of what is known, or clean); NULL when out of memory. */
 static doc_batch *doc_put(mt_comply_docs *d, const char *id, const char *material) {
+    if (!d->pending && !(d->pending = mt_map_new())) return NULL; /* a commit or abort ran out of memory */
     doc_batch *b = mt_map_get(d->pending, id, strlen(id));
     if (b) return b;
     const doc_batch *old = mt_map_get(d->committed, id, strlen(id));
@@ -210,6 +212,7 @@ int mt_comply_docs_event(mt_comply_docs *d, const Mintrace__V1__BatchEvent *ev, 
     const mt_policy *p = d->p;
     int n = 0, any = 0;
     for (size_t r = 0; r < p->n_rules; r++) any |= p->rules[r].kind == MT_RULE_DOCUMENTS;
+    if (d->broken) return -1; /* only a rebuild from the journal can repair it */
     if (!any || ev->kind <= 0 || ev->kind > 31) return 0;
     for (size_t o = 0; o < ev->n_outputs; o++)
         if (!doc_put(d, ev->outputs[o]->batch_id, ev->outputs[o]->material)) return -1;
@@ -270,11 +273,13 @@ void mt_comply_docs_begin(mt_comply_docs *d) { mt_comply_docs_abort(d); }
 
 static void move_one(void *arg, const void *key, size_t klen, void *value) {
     mt_comply_docs *d = arg;
-    doc_batch_free(mt_map_put(d->committed, key, klen, value));
+    doc_batch *old = mt_map_put(d->committed, key, klen, value);
+    if (old == value) d->broken = 1; /* out of memory: value was not stored */
+    doc_batch_free(old);
 }
 
 void mt_comply_docs_commit(mt_comply_docs *d) {
-    mt_map_foreach(d->pending, move_one, d);
+    if (d->pending) mt_map_foreach(d->pending, move_one, d);
     mt_map_free(d->pending, NULL);
     d->pending = mt_map_new();
 }

@@ -54,7 +54,8 @@ void mt_comply_docs_free(mt_comply_docs *d);
  * output gets its verdict by each documents rule that applies to its material; for an event
  * without outputs of a listed kind (TRANSFER, RECEIVE, ...) lacking the documents, each batch it
  * moves that was clean fails from now on. fn is called for each verdict. Returns how many, or
- * -1 when out of memory (the state is then as after an abort). */
+ * -1 when out of memory now or at an earlier commit (the state is then incomplete: the caller
+ * stops, and a restart rebuilds it from the journal). */
 int mt_comply_docs_event(mt_comply_docs *d, const Mintrace__V1__BatchEvent *ev, uint64_t index, mt_finding_fn fn,
                          void *arg);
 
