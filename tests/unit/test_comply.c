@@ -528,6 +528,40 @@ static void finding_packs(void **state) {
     mt_policy_release(&p);
 }
 
+/* A batch that failed and now passes (here: a tiny batch whose rounding moved on a loss, R1) gets a
+ * PASS under the same key, so the compacted topic keeps the PASS. */
+static void pass_after_fail_same_key(void **state) {
+    (void)state;
+    mt_policy p = load("{\"policy_id\": \"t\", \"description\": \"d\", \"rules\": [{\"id\": \"r\", "
+                       "\"kind\": \"recycled_share\", \"severity\": \"error\", \"description\": \"d\", "
+                       "\"elements\": [\"Nd\"], \"class\": \"any\", \"min_ppm\": 400000}]}");
+    rec x;
+    got g = {0};
+    rec_init(&x, "MAG-T", "magnet", 20);
+    add_el(&x, "Nd", 3, 1, 0, 0, 0); /* 1 of 3: 333,333 ppm */
+    assert_int_equal(mt_comply_record(&p, &x.r, collect, &g), 1);
+    x.r.ledger_index = 21;
+    x.el[0].e.total_mg = 2; /* a loss took the not-recycled mg: 1 of 2 */
+    assert_int_equal(mt_comply_record(&p, &x.r, collect, &g), 1);
+    assert_false(g.f[0].pass);
+    assert_true(g.f[1].pass);
+    uint8_t *v0, *v1;
+    size_t l0, l1;
+    char *k0, *k1;
+    assert_int_equal(mt_finding_pack(&p, &g.f[0], &v0, &l0, &k0), 0);
+    assert_int_equal(mt_finding_pack(&p, &g.f[1], &v1, &l1, &k1), 0);
+    assert_string_equal(k0, k1);
+    Mintrace__V1__Finding *m = mintrace__v1__finding__unpack(NULL, l1, v1);
+    assert_int_equal(m->status, MINTRACE__V1__FINDING_STATUS__FINDING_STATUS_PASS);
+    assert_int_equal(m->ledger_index, 21);
+    mintrace__v1__finding__free_unpacked(m, NULL);
+    free(v0);
+    free(v1);
+    free(k0);
+    free(k1);
+    mt_policy_release(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(recycled_share_boundary),
@@ -543,6 +577,7 @@ int main(void) {
         cmocka_unit_test(documents_state_follows_commits),
         cmocka_unit_test(documents_from_ledger_entries),
         cmocka_unit_test(finding_packs),
+        cmocka_unit_test(pass_after_fail_same_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
