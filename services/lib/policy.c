@@ -188,6 +188,8 @@ static int event_kinds(const parse *ps, long ri, const char *id, const json_t *r
         if (!ev || ev->value <= 0 || ev->value > 31)
             return fail(ps, ri, id, "event_kinds", "[%zu]: expected an event kind (EXTRACT, PROCESS, MANUFACTURE, "
                                                    "RECYCLE, SPLIT, MERGE, TRANSFER, RECEIVE, LOSS, EXIT, CORRECTION)", i);
+        if (*bits & 1u << ev->value)
+            return fail(ps, ri, id, "event_kinds", "\"%s\" is listed twice", json_string_value(v));
         *bits |= 1u << ev->value;
     }
     return 0;
@@ -289,6 +291,11 @@ int mt_policy_parse(mt_policy *p, const char *text, size_t len, const char *name
             fail(&ps, -1, NULL, k, "not a member of a policy (policy_id, description, rules)");
             goto out;
         }
+    }
+    v = json_object_get(root, "$schema");
+    if (v && !json_is_string(v)) {
+        fail(&ps, -1, NULL, "$schema", "expected a string (the schema's location)");
+        goto out;
     }
     v = json_object_get(root, "policy_id");
     if (!json_is_string(v) || !id_ok(json_string_value(v))) {

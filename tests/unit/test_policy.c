@@ -176,6 +176,11 @@ static void bad_values_refused(void **state) {
     refused(HEAD "  {\"id\": \"r\", \"kind\": \"documents\", \"severity\": \"info\", \"description\": \"d\",\n"
                  "   \"event_kinds\": [\"EXTRACT\", \"MINE\"], \"documents\": [\"x\"], \"require\": \"any\"}\n]}",
             "p.json:4: rules[0] \"r\": event_kinds: [1]: expected an event kind");
+    refused(HEAD "  {\"id\": \"r\", \"kind\": \"documents\", \"severity\": \"info\", \"description\": \"d\",\n"
+                 "   \"event_kinds\": [\"EXTRACT\", \"EXTRACT\"], \"documents\": [\"x\"], \"require\": \"any\"}\n]}",
+            "p.json:4: rules[0] \"r\": event_kinds: \"EXTRACT\" is listed twice");
+    refused("{\"$schema\": 5, \"policy_id\": \"p\", \"description\": \"d\", \"rules\": []}",
+            "p.json:1: $schema: expected a string");
     refused(HEAD "  {\"id\": \"r\", \"kind\": \"mass_share\", \"severity\": \"info\", \"description\": \"d\"}\n]}",
             "p.json:3: rules[0] \"r\": kind: expected \"recycled_share\"");
     refused(HEAD "  {\"id\": \"r s\", \"kind\": \"chain_complete\", \"severity\": \"info\", \"description\": \"d\", "
