@@ -64,7 +64,7 @@ EOF
 # the topics, and on a real broker a receipts topic per facility (ACLs keep them apart)
 [ -n "${real_kafka:-}" ] && "$MT_BIN/mintrace" topics create --registry "$NET/registry.bin" >/dev/null
 
-say "services: validate (facility signatures) -> sign (notary) -> aggregate (journal)"
+say "services: validate (facility signatures) -> sign (notary) -> aggregate (journal) -> comply (findings)"
 start_services 6000
 echo "running; logs in build/demo/*.log"
 
@@ -208,6 +208,11 @@ say "recycled content and origin of the second-generation magnets (mintrace prov
 say "where they came from (mintrace lineage)"
 "$MT_BIN/mintrace" lineage --dot "$NET/lineage-MAG-N48-2026-0533.dot" MAG-N48-2026-0533
 
+say "their findings by deploy/policies/ndfeb-india.json (mintrace-comply, latest per rule; docs/compliance.md)"
+"$MT_BIN/mintrace" inspect findings -e \
+    | sed -n 's/.*"key":"\([^"]*\)".*"status":"FINDING_STATUS_\([A-Z]*\)".*"detail":"\([^"]*\)".*/  \2  \1: \3/p' \
+    | awk 'index($2, "MAG-N48-2026-0533#") == 1 { last[$2] = $0 } END { for (k in last) print last[k] }' | sort -k2
+
 say "what the magnet maker holds now (mintrace inventory IN-MAG-HYD)"
 "$MT_BIN/mintrace" inventory IN-MAG-HYD
 
@@ -221,6 +226,7 @@ cat <<'EOF'
   in its parking buffer. Every producer got a receipt signed by the aggregator with a
   Merkle inclusion proof (mintrace inspect receipts.IN-MAG-HYD -e), signed checkpoints commit
   to the journal's root and to the provenance state, and every batch's recycled content and
-  origin per element is on the provenance topic (docs/accounting.md). Not yet: mass balance,
-  lineage pictures, the auditor and compliance: the next issues; see docs/.
+  origin per element is on the provenance topic (docs/accounting.md). mintrace-comply judges every
+  batch by a policy (docs/compliance.md). Not yet: mass balance, lineage pictures and the
+  auditor: the next issues; see docs/.
 EOF
