@@ -76,20 +76,31 @@ json_t *mt_passport_new(const Mintrace__V1__ProvenanceRecord *rec, const Mintrac
                       "unattributed_mg", (json_int_t)e->unattributed_mg, "extraction",
                       countries(e->extraction, e->n_extraction, e->total_mg), "processing",
                       countries(e->processing, e->n_processing, e->total_mg)));
+        /* under mass balance the claim is the allocated credit (docs/accounting.md M5), stated as such */
+        uint64_t pre = rec->mass_balance ? e->mass_balance_pre_consumer_mg : e->recycled_pre_consumer_mg;
+        uint64_t post = rec->mass_balance ? e->mass_balance_post_consumer_mg : e->recycled_post_consumer_mg;
+        if (rec->mass_balance)
+            json_object_set_new(json_array_get(elements, json_array_size(elements) - 1), "mass_balance",
+                                json_pack("{s:I, s:I}", "claimed_pre_consumer_mg", (json_int_t)pre,
+                                          "claimed_post_consumer_mg", (json_int_t)post));
         if (e->total_mg)
             json_array_append_new(recycled, json_pack("{s:s, s:s, s:o, s:o}", "recycledMaterial", element_name(e->element),
-                                                      "element", e->element, "preConsumerShare",
-                                                      percent(e->recycled_pre_consumer_mg, e->total_mg),
-                                                      "postConsumerShare",
-                                                      percent(e->recycled_post_consumer_mg, e->total_mg)));
+                                                      "element", e->element, "preConsumerShare", percent(pre, e->total_mg),
+                                                      "postConsumerShare", percent(post, e->total_mg)));
     }
+    json_t *custody = rec->mass_balance
+                          ? json_pack("{s:s, s:s, s:s}", "model", "mass balance", "standard", "ISO 22095:2020",
+                                      "method", "recycledContent states allocated credits (a book-keeping claim); "
+                                                "elements[].recycled_* are the physical figures (docs/accounting.md)")
+                          : json_pack("{s:s, s:s, s:s}", "model", "controlled blending", "standard", "ISO 22095:2020",
+                                      "method", "proportional: every output carries the shares of its inputs "
+                                                "(docs/accounting.md)");
     json_t *p = json_pack(
-        "{s:s, s:s, s:s, s:I, s:o, s:s, s:b, s:I, s:o, s:o, s:{s:s, s:s, s:s}, s:{s:s, s:I, s:o, s:o, s:o, s:I}}",
+        "{s:s, s:s, s:s, s:I, s:o, s:s, s:b, s:I, s:o, s:o, s:o, s:{s:s, s:I, s:o, s:o, s:o, s:I}}",
         "mintrace_passport", "1", "batch_id", rec->batch_id, "material", rec->material, "mass_mg",
         (json_int_t)rec->mass_mg, "mass_kg", kg(rec->mass_mg), "holder_facility_id", rec->holder_facility_id,
         "in_transit", (int)rec->in_transit, "ledger_index", (json_int_t)rec->ledger_index, "recycledContent", recycled,
-        "elements", elements, "chain_of_custody", "model", "controlled blending", "standard", "ISO 22095:2020",
-        "method", "proportional: every output carries the shares of its inputs (docs/accounting.md)", "checkpoint",
+        "elements", elements, "chain_of_custody", custody, "checkpoint",
         "network_id", cp->network_id, "tree_size", (json_int_t)cp->tree_size, "root", hex(&cp->root),
         "provenance_root", hex(&cp->provenance_root), "time", iso_time(cp->time_ms), "registry_version",
         (json_int_t)cp->registry_version);
