@@ -13,5 +13,6 @@ int cmd_inventory(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_provenance(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct {
     {"inventory", cmd_inventory, "what a facility holds now (batches, masses, in transit), from the journal"},
     {"simulate", cmd_simulate, "a deterministic rare-earth chain: keys, registry and (--emit) its signed events"},
     {"seal", cmd_seal, "sign one JSON event exactly as written, seq and prev included (tests, tooling)"},
+    {"export", cmd_export, "the journal, or one batch's lineage, as a GS1 EPCIS 2.0 JSON-LD document"},
 };
 
 static void usage(FILE *fp) {
