@@ -278,7 +278,7 @@ static void set_text(json_t *o, const char *key, const char *s, int *bad) {
 }
 
 /* The mintrace extension: everything the ledger knows of the event that EPCIS has no field for. */
-static int extension(json_t *o, const rec *r, const char *net) {
+static int extension(json_t *o, const rec *r) {
     const Mintrace__V1__BatchEvent *ev = r->ev;
     int bad = 0;
     set(o, NS "eventId", hex(r->id, MT_HASH_LEN), &bad);
@@ -370,12 +370,12 @@ static int extension(json_t *o, const rec *r, const char *net) {
     set(o, NS "signatures", sigs, &bad);
     set(o, NS "envelope", b64(&r->entry->event->envelope), &bad);
     set(o, NS "attestation", b64(&r->entry->event->attestation), &bad);
-    (void)net;
     return bad ? -1 : 0;
 }
 
-/* A quantityList of the event's tracked inputs (kind "batch"), its untracked inputs and untracked
- * recycling feedstock (kind "untracked"), or NULL-free empty array. */
+/* A quantityList of the event's tracked inputs (kind "batch") and, with untracked_too, its
+ * untracked inputs and untracked recycling feedstock (kind "untracked"); may be empty. NULL when
+ * out of memory. */
 static json_t *input_quantities(const Mintrace__V1__BatchEvent *ev, const char *net, int untracked_too) {
     json_t *a = json_array();
     int bad = !a;
@@ -483,7 +483,7 @@ static json_t *event_json(const rec *r, const ctx *c) {
             set(o, "destinationList", party("destination", c->net, ev->facility_id), &bad);
         }
     }
-    if (!bad && !extension(o, r, c->net)) return o;
+    if (!bad && !extension(o, r)) return o;
 oom:
     json_decref(o);
     snprintf(c->err, c->err_size, "journal entry %" PRIu64 ": out of memory", r->index);
@@ -523,19 +523,20 @@ static json_t *correction(const rec *fix, const rec *orig, const ctx *c) {
 
 /* ---- which events: all, or one batch's lineage ---- */
 
-static const rec *find_event(const mt_epcis *x, const mt_map *by_id, const unsigned char *id, size_t len) {
-    (void)x;
+static const rec *find_event(const mt_map *by_id, const unsigned char *id, size_t len) {
     return len == MT_HASH_LEN ? mt_map_get(by_id, id, MT_HASH_LEN) : NULL;
 }
 
 /* Marks in sel the lineage of batch: for every batch in it, the event that made it and every
- * TRANSFER and RECEIVE of it; then the corrections of marked events. -1 if nothing made it. */
+ * TRANSFER and RECEIVE of it; then the corrections of marked events. 0; -1 if nothing made it,
+ * -2 when out of memory. */
 static int lineage(const mt_epcis *x, const mt_map *by_id, const char *batch, char *sel) {
     mt_map *made = mt_map_new(), *seen = mt_map_new();
     const char **todo = NULL;
     size_t ntodo = 0, cap = 0;
-    int rc = -1;
+    int rc = -2;
     if (!made || !seen) goto out;
+    rc = -1;
     for (size_t i = 0; i < x->n; i++)
         for (size_t o = 0; o < x->recs[i].ev->n_outputs; o++) {
             const char *b = x->recs[i].ev->outputs[o]->batch_id;
@@ -549,11 +550,12 @@ static int lineage(const mt_epcis *x, const mt_map *by_id, const char *batch, ch
         const rec *maker = mt_map_get(made, b, strlen(b));
         for (size_t i = 0; i < x->n; i++) {
             const rec *r = &x->recs[i];
-            int moves = r->ev->kind == KIND(TRANSFER) || r->ev->kind == KIND(RECEIVE);
-            if (r != maker && !moves) continue;
-            for (size_t k = 0; r != maker && k < r->ev->n_inputs && !sel[i]; k++)
-                if (!strcmp(r->ev->inputs[k]->batch_id, b)) sel[i] = 1;
-            if (r != maker) continue;
+            if (r != maker) {
+                if (r->ev->kind == KIND(TRANSFER) || r->ev->kind == KIND(RECEIVE))
+                    for (size_t k = 0; k < r->ev->n_inputs; k++)
+                        if (!strcmp(r->ev->inputs[k]->batch_id, b)) sel[i] = 1;
+                continue;
+            }
             sel[i] = 1;
             for (size_t k = 0; k < r->ev->n_inputs; k++) {
                 if (ntodo == cap) {
@@ -574,7 +576,7 @@ static int lineage(const mt_epcis *x, const mt_map *by_id, const char *batch, ch
         const rec *r = &x->recs[i];
         if (r->ev->kind != KIND(CORRECTION) || r->ev->detail_case != MINTRACE__V1__BATCH_EVENT__DETAIL_CORRECTION)
             continue;
-        const rec *orig = find_event(x, by_id, r->ev->correction->corrected_event_id.data,
+        const rec *orig = find_event(by_id, r->ev->correction->corrected_event_id.data,
                                      r->ev->correction->corrected_event_id.len);
         if (orig && sel[orig - x->recs]) sel[i] = 1;
     }
@@ -618,7 +620,7 @@ json_t *mt_epcis_document(const mt_epcis *x, const char *batch, int64_t creation
         json_t *e;
         if (r->ev->kind == KIND(CORRECTION)) {
             const rec *orig = r->ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_CORRECTION
-                                  ? find_event(x, by_id, r->ev->correction->corrected_event_id.data,
+                                  ? find_event(by_id, r->ev->correction->corrected_event_id.data,
                                                r->ev->correction->corrected_event_id.len)
                                   : NULL;
             if (!orig || orig->index >= r->index) {
