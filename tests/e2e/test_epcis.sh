@@ -56,8 +56,8 @@ wait_accepted() {
 }
 wait_accepted "$EVENTS"
 
-# A mine extracts a lot by mistake and voids it: seq head+1 and head+2 of its key, sealed by
-# hand (the simulator keeps no chain state to resume from).
+# A mine extracts a lot by mistake and voids it, then splits, merges and writes off part of
+# another: sealed by hand at its key's head + 1, + 2, ... (the simulator keeps no chain state).
 "$MT_BIN/mintrace" inspect ledger -e >"$NET/ledger.jsonl"
 read -r MINE SEQ PREV COUNTRY < <(python3 - "$NET/ledger.jsonl" <<'PY'
 import base64, json, sys
@@ -75,25 +75,33 @@ seq, eid, cc = head[f]
 print(f, seq, base64.b64encode(bytes.fromhex(eid)).decode(), cc)
 PY
 )
-now=$(date +%s%3N)
-cat >"$NET/oops.json" <<JSON
-{"network_id":"$MINTRACE_NETWORK_ID","facility_id":"$MINE","seq":$((SEQ + 1)),"prev":"$PREV","time_ms":$((now - 2000)),
- "kind":"EXTRACT","site":{"country":"$COUNTRY"},"extract":{"deposit":"wrong pit","mineral":"monazite"},
- "outputs":[{"batch_id":"$MINE-OOPS-1","material":"concentrate","mass_mg":1234567891,"elements":[{"element":"Nd","mass_mg":111111111}]}]}
-JSON
-"$MT_BIN/mintrace" seal -k "$NET/keys/$MINE" -o "$NET/oops.bin" "$NET/oops.json"
-OOPS=$("$MT_BIN/mintrace" inspect --file "$NET/oops.bin" -t mintrace.v1.Envelope |
-    python3 -c 'import base64,json,sys; print(base64.b64encode(bytes.fromhex(json.load(sys.stdin)["event_id"])).decode())')
-cat >"$NET/fix.json" <<JSON
-{"network_id":"$MINTRACE_NETWORK_ID","facility_id":"$MINE","seq":$((SEQ + 2)),"prev":"$OOPS","time_ms":$((now - 1000)),
- "kind":"CORRECTION","site":{"country":"$COUNTRY"},"correction":{"corrected_event_id":"$OOPS","reason":"weighed the wrong pit"}}
-JSON
-"$MT_BIN/mintrace" seal -k "$NET/keys/$MINE" -o "$NET/fix.bin" "$NET/fix.json"
-for f in oops fix; do
+# mine_event NAME FIELDS: seals the event FIELDS at the mine key's next seq, chained to its head,
+# submits it keyed and partitioned as emit does, and makes it the head (PREV, base64 id)
+T=$(($(date +%s%3N) - 60000))
+mine_event() {
+    SEQ=$((SEQ + 1)) T=$((T + 1000))
+    printf '{"network_id":"%s","facility_id":"%s","seq":%d,"prev":"%s","time_ms":%d,"site":{"country":"%s"},%s}\n' \
+        "$MINTRACE_NETWORK_ID" "$MINE" "$SEQ" "$PREV" "$T" "$COUNTRY" "$2" >"$NET/$1.json"
+    "$MT_BIN/mintrace" seal -k "$NET/keys/$MINE" -o "$NET/$1.bin" "$NET/$1.json"
+    PREV=$("$MT_BIN/mintrace" inspect --file "$NET/$1.bin" -t mintrace.v1.Envelope |
+        python3 -c 'import base64,json,sys; print(base64.b64encode(bytes.fromhex(json.load(sys.stdin)["event_id"])).decode())')
     kcat -P -b "$MINTRACE_BROKERS" -t "${MINTRACE_TOPIC_PREFIX}events.submitted" -k "$MINE" \
-        -X topic.partitioner=murmur2_random "$NET/$f.bin"
-done
-wait_accepted $((EVENTS + 2))
+        -X topic.partitioner=murmur2_random "$NET/$1.bin"
+}
+ND='"elements":[{"element":"Nd"'
+mine_event oops '"kind":"EXTRACT","extract":{"deposit":"wrong pit","mineral":"monazite"},
+ "outputs":[{"batch_id":"'"$MINE"'-OOPS-1","material":"concentrate","mass_mg":1234567891,'"$ND"',"mass_mg":111111111}]}]'
+mine_event fix '"kind":"CORRECTION","correction":{"corrected_event_id":"'"$PREV"'","reason":"weighed the wrong pit"}'
+# and the kinds the simulator does not make: SPLIT, MERGE, LOSS
+mine_event lot '"kind":"EXTRACT","extract":{"deposit":"north pit","mineral":"monazite"},
+ "outputs":[{"batch_id":"'"$MINE"'-LOT-1","material":"concentrate","mass_mg":10000000,'"$ND"',"mass_mg":1000000}]}]'
+mine_event split '"kind":"SPLIT","inputs":[{"batch_id":"'"$MINE"'-LOT-1","mass_mg":10000000}],
+ "outputs":[{"batch_id":"'"$MINE"'-LOT-1A","material":"concentrate","mass_mg":6000000,'"$ND"',"mass_mg":600000}]},
+            {"batch_id":"'"$MINE"'-LOT-1B","material":"concentrate","mass_mg":4000000,'"$ND"',"mass_mg":400000}]}]'
+mine_event merge '"kind":"MERGE","inputs":[{"batch_id":"'"$MINE"'-LOT-1A","mass_mg":6000000},{"batch_id":"'"$MINE"'-LOT-1B","mass_mg":4000000}],
+ "outputs":[{"batch_id":"'"$MINE"'-LOT-1C","material":"concentrate","mass_mg":10000000,'"$ND"',"mass_mg":1000000}]}]'
+mine_event loss '"kind":"LOSS","inputs":[{"batch_id":"'"$MINE"'-LOT-1C","mass_mg":1000001}],"loss":{"reason":"spilled at loading"}'
+wait_accepted $((EVENTS + 6))
 stop_services # they commit, checkpoint and exit
 grep -q 'matches the journal' "$NET/journal.txt" || { echo "FAIL: checkpoint"; tail -2 "$NET/journal.txt"; exit 1; }
 
@@ -171,7 +179,7 @@ if len(doc) != len(journal): fail("%d EPCIS events for %d accepted events" % (le
 kinds = {"EVENT_KIND_" + k: k for k in ("EXTRACT", "PROCESS", "MANUFACTURE", "RECYCLE", "TRANSFER", "RECEIVE",
                                          "EXIT", "CORRECTION", "SPLIT", "MERGE", "LOSS")}
 extract_doc = extract_journal = transformations = 0
-declared = None
+declared, seen = None, set()
 for e, (index, eid, p) in zip(doc, journal):
     kind = p["kind"]
     if int(e["mintrace:ledgerIndex"]) != index and kind != "EVENT_KIND_CORRECTION":
@@ -199,8 +207,10 @@ for e, (index, eid, p) in zip(doc, journal):
         if kind != "EVENT_KIND_CORRECTION":
             extract_doc += sum(got.values())
             extract_journal += sum(outs.values())
-    elif p["kind"] in ("EVENT_KIND_PROCESS", "EVENT_KIND_MANUFACTURE", "EVENT_KIND_RECYCLE"):
-        if e["type"] != "TransformationEvent": fail("%s as %s" % (p["kind"], e["type"]))
+    elif p["kind"] in ("EVENT_KIND_PROCESS", "EVENT_KIND_MANUFACTURE", "EVENT_KIND_RECYCLE", "EVENT_KIND_SPLIT",
+                       "EVENT_KIND_MERGE"):
+        step = "repackaging" if p["kind"] in ("EVENT_KIND_SPLIT", "EVENT_KIND_MERGE") else "creating_class_instance"
+        if e["type"] != "TransformationEvent" or e["bizStep"] != step: fail("%s as %s" % (p["kind"], e))
         got = {batch_of(q["epcClass"]): mg(q) for q in e["outputQuantityList"]}
         if got != outs: fail("%s outputs %s, journal %s" % (p["kind"], got, outs))
         gin = {batch_of(q["epcClass"]): mg(q) for q in e.get("inputQuantityList", [])
@@ -211,12 +221,15 @@ for e, (index, eid, p) in zip(doc, journal):
         gunt = sum(mg(q) for q in e.get("inputQuantityList", []) if q["epcClass"].startswith("urn:mintrace:untracked:"))
         if gunt != unt: fail("%s untracked inputs %d mg, journal %d" % (p["kind"], gunt, unt))
         transformations += 1
-    elif p["kind"] in ("EVENT_KIND_TRANSFER", "EVENT_KIND_RECEIVE"):
-        step = {"EVENT_KIND_TRANSFER": "shipping", "EVENT_KIND_RECEIVE": "receiving"}[p["kind"]]
-        if e["type"] != "ObjectEvent" or e["action"] != "OBSERVE" or e["bizStep"] != step: fail("%s as %s" % (p["kind"], e))
+    else:  # TRANSFER, RECEIVE, LOSS, EXIT: the batches named, with the mass moved or taken
+        action, step = {"EVENT_KIND_TRANSFER": ("OBSERVE", "shipping"), "EVENT_KIND_RECEIVE": ("OBSERVE", "receiving"),
+                        "EVENT_KIND_LOSS": ("DELETE", "destroying"), "EVENT_KIND_EXIT": ("DELETE", "decommissioning")}[p["kind"]]
+        if e["type"] != "ObjectEvent" or e["action"] != action or e["bizStep"] != step: fail("%s as %s" % (p["kind"], e))
         got = {batch_of(q["epcClass"]): mg(q) for q in e["quantityList"]}
         if got != ins: fail("%s quantities %s, journal %s" % (p["kind"], got, ins))
     if e["mintrace:kind"] != kinds[p["kind"]]: fail("mintrace:kind %s for %s" % (e["mintrace:kind"], p["kind"]))
+    seen.add(kind)
+if seen != set(kinds): fail("kinds exported: %s" % sorted(seen))
 if declared is None: fail("no errorDeclaration for the CORRECTION")
 if extract_doc != extract_journal: fail("EXTRACT total %d mg, journal %d mg" % (extract_doc, extract_journal))
 oops = [q for q in declared["quantityList"]]
@@ -239,6 +252,6 @@ if lin[-1]["mintrace:kind"] != "MANUFACTURE" or lot not in [batch_of(q["epcClass
     fail("lineage does not end with the making of %s" % lot)
 if sorted({e["mintrace:kind"] for e in lin}) != ["EXTRACT", "MANUFACTURE", "PROCESS", "RECEIVE", "RECYCLE", "TRANSFER"]:
     fail("lineage kinds %s" % sorted({e["mintrace:kind"] for e in lin}))
-print("ok: %d EPCIS events valid against GS1's schema; %d transformations and %d mg extracted equal the journal's; "
+print("ok: %d EPCIS events of every kind valid against GS1's schema; %d transformations and %d mg extracted equal the journal's; "
       "the CORRECTION is an errorDeclaration; %s's lineage is %d events" % (len(doc), transformations, extract_doc, lot, len(lin)))
 PY
