@@ -53,5 +53,5 @@ trap - EXIT
     --expect-accepted "$EVENTS" | tee "$NET/interop.txt"
 grep -q "($EVENTS event, 1 rejection, 1 registry_change, 1 duplicate)" "$NET/interop.txt" \
     || { echo "FAIL: the Python consumer counted other entries"; exit 1; }
-grep -q '^interop: 13 passed, 0 failed$' "$NET/interop.txt" || { echo "FAIL: the Python consumer disagrees"; exit 1; }
+grep -q '^interop: 15 passed, 0 failed$' "$NET/interop.txt" || { echo "FAIL: the Python consumer disagrees"; exit 1; }
 echo "ok: a Python consumer verified the journal, its checkpoints and provenance from the documented formats"

@@ -101,6 +101,26 @@ def merkle_root(leaves):
     return sha256(b"\x01" + merkle_root(leaves[:k]) + merkle_root(leaves[k:]))
 
 
+def verify_inclusion(leaf, index, size, path, root):
+    """RFC 9162 section 2.1.3.2: is leaf number index of the tree of size leaves with this root?"""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = sha256(b"\x01" + p + r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = sha256(b"\x01" + r + p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
 def read_public_key_file(path):
     """mintrace-ed25519-public v1 / 64 hex chars."""
     lines = open(path).read().split("\n")
@@ -111,33 +131,47 @@ def read_public_key_file(path):
 
 # ---- Kafka ----
 
-def read_topic(brokers, topic):
-    """Every committed message of every partition, from the beginning to the end: (partition,
-    offset, key, value)."""
+def read_topics(brokers, topics):
+    """Every committed message of every partition of the topics, from the beginning to the end:
+    (topic, partition, offset, key, value), in order within each partition."""
     c = Consumer({"bootstrap.servers": brokers, "group.id": "interop-%d" % os.getpid(),
                   "enable.auto.commit": False, "isolation.level": "read_committed",
                   "enable.partition.eof": True})
-    md = c.list_topics(topic, timeout=10)
-    if topic not in md.topics or md.topics[topic].error is not None:
-        raise SystemExit("%s: no such topic" % topic)
-    parts = sorted(md.topics[topic].partitions)
-    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+    md = c.list_topics(timeout=10)
+    parts = []
+    for topic in topics:
+        if topic not in md.topics or md.topics[topic].error is not None:
+            raise SystemExit("%s: no such topic" % topic)
+        parts += [(topic, p) for p in sorted(md.topics[topic].partitions)]
+    c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in parts])
     out, at_end, idle = [], set(), 0
     while len(at_end) < len(parts):
         m = c.poll(1.0)
         if m is None:
             idle += 1
             if idle > 30:
-                raise SystemExit("%s: no end of partition within 30 s" % topic)
+                raise SystemExit("%s: no end of partition within 30 s" % ", ".join(topics))
             continue
         if m.error():
             if m.error().code() == KafkaError._PARTITION_EOF:
-                at_end.add(m.partition())
+                at_end.add((m.topic(), m.partition()))
                 continue
-            raise SystemExit("%s: %s" % (topic, m.error()))
-        out.append((m.partition(), m.offset(), m.key(), m.value()))
+            raise SystemExit("%s: %s" % (m.topic(), m.error()))
+        out.append((m.topic(), m.partition(), m.offset(), m.key(), m.value()))
     c.close()
     return out
+
+
+def read_topic(brokers, topic):
+    """One topic's messages: (partition, offset, key, value)."""
+    return [m[1:] for m in read_topics(brokers, [topic])]
+
+
+def topic_names(brokers):
+    c = Consumer({"bootstrap.servers": brokers, "group.id": "interop-%d" % os.getpid()})
+    names = list(c.list_topics(timeout=10).topics)
+    c.close()
+    return names
 
 
 # ---- the journal ----
@@ -279,6 +313,40 @@ def main():
     check(newest is not None and newest.tree_size == len(leaves),
           "the newest checkpoint covers the whole journal (%s of %d entries)"
           % (newest.tree_size if newest else "none", len(leaves)))
+
+    # -- receipts: aggregator-signed, with an RFC 9162 inclusion proof of the deciding entry --
+    receipts, bad_rc, statuses, flipped = 0, [], {}, None
+    rtopics = sorted(x for x in topic_names(a.brokers) if x.startswith(a.prefix + "receipts"))
+    if rtopics:
+        for t, _, off, _, value in read_topics(a.brokers, rtopics):
+            env = envelope_pb2.Envelope.FromString(value)
+            rc = ledger_pb2.Receipt.FromString(env.payload)
+            receipts += 1
+            status = ledger_pb2.ReceiptStatus.Name(rc.status)
+            statuses[status] = statuses.get(status, 0) + 1
+            entry = ledger_pb2.LedgerEntry.FromString(ledger[rc.ledger_index][3]) if rc.ledger_index < len(ledger) else None
+            named = entry is not None and (
+                (status == "RECEIPT_STATUS_ACCEPTED" and entry.WhichOneof("entry") == "event"
+                 and blake2b256(envelope_pb2.Envelope.FromString(entry.event.envelope).payload) == rc.event_id)
+                or (status == "RECEIPT_STATUS_DUPLICATE" and entry.WhichOneof("entry") == "duplicate"
+                    and entry.duplicate.event_id == rc.event_id)
+                or (status == "RECEIPT_STATUS_REJECTED" and entry.WhichOneof("entry") == "rejection"))
+            if not (env.payload_type == "mintrace.v1.Receipt" and named
+                    and reg.check(env, R.Value("FACILITY_ROLE_AGGREGATOR")) is not None
+                    and rc.tree_size <= len(leaves)
+                    and verify_inclusion(leaves[rc.ledger_index], rc.ledger_index, rc.tree_size,
+                                         list(rc.inclusion_proof), merkle_root(leaves[:rc.tree_size]))):
+                bad_rc.append("%s@%d" % (t, off))
+            elif flipped is None and rc.inclusion_proof:
+                path = list(rc.inclusion_proof)
+                path[0] = bytes([path[0][0] ^ 1]) + path[0][1:]
+                flipped = verify_inclusion(leaves[rc.ledger_index], rc.ledger_index, rc.tree_size, path,
+                                           merkle_root(leaves[:rc.tree_size]))
+    check(receipts and not bad_rc, "%d receipts (%s): aggregator signature verifies, each names its ledger entry, "
+          "and its inclusion proof verifies against the recomputed tree%s"
+          % (receipts, ", ".join("%d %s" % (v, k[15:].lower()) for k, v in sorted(statuses.items())),
+             ": bad %s" % bad_rc[:3] if bad_rc else ""))
+    check(flipped is False, "an inclusion proof with one bit flipped does not verify")
 
     # -- provenance: the state root, and figures recomputed from the events --
     prov = read_topic(a.brokers, a.prefix + "provenance")
