@@ -2,7 +2,8 @@
 # End to end on real Kafka: another language reads mintrace. The simulator's chains go through
 # the pipeline; then tests/interop/consumer.py — Python, confluent-kafka and PyNaCl from PyPI,
 # message classes generated from proto/ at run time, no mintrace code — reads the ledger,
-# checkpoints and provenance topics, verifies every signature and checkpoint and recomputes
+# checkpoints, receipts and provenance topics, verifies every signature, checkpoint and
+# inclusion proof and recomputes
 # provenance figures from nothing but the documented formats (docs/wire-format.md).
 # The venv (build/venv) is made once by tests/interop/setup.sh and reused.
 set -euo pipefail

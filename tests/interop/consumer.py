@@ -1,8 +1,8 @@
 """consumer.py — a compliance service's view of mintrace, in Python, from the documented wire
-formats only (docs/wire-format.md, docs/accounting.md, proto/): it reads the ledger, checkpoints
-and provenance topics with confluent-kafka, verifies every envelope signature with PyNaCl
-against the journaled registry, recomputes every leaf hash and the checkpoints' Merkle roots
-(RFC 9162) and the provenance state root, and recomputes a few provenance figures from the
+formats only (docs/wire-format.md, docs/accounting.md, proto/): it reads the ledger, checkpoints,
+receipts and provenance topics with confluent-kafka, verifies every envelope signature with
+PyNaCl against the journaled registry, recomputes every leaf hash, the checkpoints' Merkle roots
+and the receipts' inclusion proofs (RFC 9162) and the provenance state root, and recomputes a few provenance figures from the
 events to compare with the published ProvenanceRecords. No mintrace code is used: message
 classes are generated from proto/ with protoc at run time.
 
