@@ -12,9 +12,11 @@ classes are generated from proto/ with protoc at run time.
 Prints one line per check and "interop: N passed, N failed"; exits 1 on any failure.
 """
 import argparse
+import atexit
 import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def generate_classes():
     """protoc --python_out of proto/ into a temporary folder, imported from there."""
     out = tempfile.mkdtemp(prefix="mintrace-pb2-")
+    atexit.register(shutil.rmtree, out, True)
     protos = sorted(glob.glob(os.path.join(ROOT, "proto/mintrace/v1/*.proto")))
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", os.path.join(ROOT, "proto"),
                     "--python_out=" + out] + protos, check=True)
@@ -196,20 +199,28 @@ class Registry:
             for k in f.keys:
                 if k.key_id != key_id(k.public_key):
                     return False
-                self.keys[k.key_id] = (k.public_key, f.facility_id, f.role)
+                self.keys[k.key_id] = (k.public_key, f.facility_id, f.role, k)
         self.version = reg.version
         if reg.next_governance_public_key:
             self.governance = reg.next_governance_public_key
         return True
 
-    def check(self, env, role):
-        """Does env's first signature verify with a registry key of a facility in role? Returns
-        the facility id or None."""
+    def valid_at(self, kid, t):
+        """Is the key valid at notary time t (docs/ledger.md rule 3)?"""
+        k = self.keys[kid][3]
+        return ((not k.valid_from_ms or t >= k.valid_from_ms) and (not k.valid_until_ms or t < k.valid_until_ms)
+                and (not k.revoked_at_ms or t < k.revoked_at_ms))
+
+    def check(self, env, role, t=None):
+        """Does env's first signature verify with a registry key of a facility in role (valid at
+        notary time t, when given)? Returns the facility id or None."""
         if not env.signatures:
             return None
         s = env.signatures[0]
         k = self.keys.get(s.key_id)
         if not k or k[2] != role or not verifies(k[0], env, s.sig):
+            return None
+        if t is not None and not self.valid_at(s.key_id, t):
             return None
         return k[1]
 
@@ -247,9 +258,10 @@ def main():
             k = reg.keys.get(env.signatures[0].key_id) if env.signatures else None
             if not (env.payload_type == "mintrace.v1.BatchEvent" and k and k[1] == ev.facility_id
                     and env.signatures[0].role == envelope_pb2.SIGNER_ROLE_FACILITY
-                    and verifies(k[0], env, env.signatures[0].sig)):
+                    and verifies(k[0], env, env.signatures[0].sig)
+                    and reg.valid_at(env.signatures[0].key_id, att.notary_time_ms)):
                 bad_sig.append(e.index)
-            notary = reg.check(att_env, R.Value("FACILITY_ROLE_NOTARY"))
+            notary = reg.check(att_env, R.Value("FACILITY_ROLE_NOTARY"), att.notary_time_ms)
             if not (notary and att_env.payload_type == "mintrace.v1.Attestation" and att.event_id == eid
                     and att.envelope_hash == blake2b256(e.event.envelope) and att.network_id == a.network
                     and ev.network_id == a.network):
@@ -276,7 +288,7 @@ def main():
           "registry versions signed by the governance key (%d, version %d now)%s"
           % (counts["registry_change"], reg.version, ": bad at %s" % bad_reg if bad_reg else ""))
     check(not bad_sig, "facility signatures (DSSE PAE, Ed25519) of %d accepted events verify with the "
-          "registry key of the event's facility%s" % (len(events), ": bad at %s" % bad_sig[:5] if bad_sig else ""))
+          "registry key of the event's facility, valid at notary time%s" % (len(events), ": bad at %s" % bad_sig[:5] if bad_sig else ""))
     check(not bad_att, "notary attestations verify (a NOTARY key) and name each event id, envelope hash and "
           "network%s" % (": bad at %s" % bad_att[:5] if bad_att else ""))
     if a.expect_accepted is not None:
