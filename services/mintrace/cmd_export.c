@@ -42,7 +42,7 @@ static int write_file(const json_t *doc, const char *path) {
 int cmd_export(int argc, char **argv) {
     static const mt_option opts[] = {
         {"batch", 0, 1, "export.batch", "only this batch's lineage (its ancestry back to mines and recyclers)"},
-        {"out", 'o', 1, "export.out", "write the document to FILE (default stdout)"},
+        {"out", 'o', 1, "export.out", "write the document to OUT (default stdout), through OUT.tmp and a rename"},
         {0},
     };
     mt_service s;
