@@ -119,7 +119,8 @@ typedef struct rec {
 struct mt_epcis {
     rec *recs;
     size_t n, cap;
-    uint64_t entries; /* every entry read, exported or not */
+    uint64_t entries;    /* every entry read, exported or not */
+    uint64_t last_index; /* of the last entry read */
 };
 
 mt_epcis *mt_epcis_new(void) { return calloc(1, sizeof(mt_epcis)); }
@@ -143,12 +144,12 @@ int mt_epcis_add(mt_epcis *x, const void *entry, size_t len, char *errstr, size_
     rec r = {0};
     r.entry = mintrace__v1__ledger_entry__unpack(NULL, len, entry);
     if (!r.entry) {
-        snprintf(errstr, errstr_size, "journal entry after index %" PRIu64 ": %zu bytes that are not a LedgerEntry",
-                 x->n ? x->recs[x->n - 1].index : 0, len);
+        snprintf(errstr, errstr_size, "journal entry %s%" PRIu64 ": %zu bytes that are not a LedgerEntry",
+                 x->entries ? "after index " : "", x->entries ? x->last_index : 0, len);
         return -1;
     }
     x->entries++;
-    r.index = r.entry->index;
+    r.index = x->last_index = r.entry->index;
     if (r.entry->entry_case != MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
         rec_release(&r);
         return 0;
