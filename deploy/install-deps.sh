@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(make gcc pkg-config librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
             libcmocka-dev libjansson-dev)
-test_pkgs=(kcat python3 python3-yaml default-jre-headless maven valgrind shellcheck)
+test_pkgs=(kcat python3 python3-yaml python3-venv default-jre-headless maven valgrind shellcheck)
 node_pkgs=(nodejs npm)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
@@ -26,6 +26,7 @@ for p in "${want[@]}"; do
         default-jre-headless) command -v java >/dev/null && continue ;;
         maven) command -v mvn >/dev/null && continue ;;
         python3) command -v python3 >/dev/null && continue ;;
+        python3-venv) python3 -c 'import ensurepip, venv' 2>/dev/null && continue ;;   # tests/interop/setup.sh
         make|gcc) command -v "$p" >/dev/null && continue ;;
     esac
     missing+=("$p")

@@ -16,5 +16,6 @@ int cmd_lineage(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_passport(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const struct {
     {"verify-proof", cmd_verify_proof, "check a proof or a passport offline, with the aggregator's public key alone"},
     {"passport", cmd_passport, "a batch's product passport: its recycled content and origin, proven"},
     {"seal", cmd_seal, "sign one JSON event exactly as written, seq and prev included (tests, tooling)"},
+    {"export", cmd_export, "the journal, or one batch's lineage, as a GS1 EPCIS 2.0 JSON-LD document"},
 };
 
 static void usage(FILE *fp) {
