@@ -19,7 +19,7 @@ typedef struct pipe_tally {
     size_t accepted, rejected, duplicates, by_code[MT_SIM_CODES];
 } pipe_tally;
 
-static void pipe_count(pipe_tally *t, const mt_decision *d) {
+static inline void pipe_count(pipe_tally *t, const mt_decision *d) {
     if (d->kind == MT_DECIDED_ACCEPTED) {
         t->accepted++;
     } else if (d->kind == MT_DECIDED_DUPLICATE) {
@@ -37,7 +37,7 @@ static void pipe_count(pipe_tally *t, const mt_decision *d) {
 
 /* One submitted envelope (the n-th) through validate, sign and the ledger at notary time now;
  * the ledger's decisions go to fn. Returns 0, or -1 when out of memory. */
-static int pipe_offer(mt_ledger *l, const mt_registry *reg, const mt_keypair *notary, const char *net,
+static inline int pipe_offer(mt_ledger *l, const mt_registry *reg, const mt_keypair *notary, const char *net,
                       const uint8_t *env, size_t len, int64_t n, int64_t now, mt_decision_fn fn, void *arg) {
     mt_verdict v;
     uint8_t *att = NULL, *rej;
