@@ -155,19 +155,24 @@ static void plain(char *out, size_t size, const char *key) {
     if (h) *h = '\0';
 }
 
+/* "12.3 %" of part in whole, rounded half up to a tenth (as `mintrace provenance` rounds). */
+static void pct(char *buf, size_t size, uint64_t part, uint64_t whole) {
+    uint64_t tenths = whole ? (uint64_t)(((unsigned __int128)part * 2000 + whole) / (2 * whole)) : 0;
+    snprintf(buf, size, "%" PRIu64 ".%" PRIu64 " %%", tenths / 10, tenths % 10);
+}
+
 /* "12.345 kg" and, when known, ", Nd recycled 10.0 % (pre 10.0 %, post 0.0 %)". */
 static void edge_label(char *buf, size_t size, uint64_t mass, const share *sh) {
-    char m[32];
+    char m[32], r[48], pre[48], post[48];
     kg(m, sizeof(m), mass);
     if (!sh || !sh->known || !sh->total_mg) {
         snprintf(buf, size, "%s", m);
         return;
     }
-    uint64_t r = sh->pre_mg + sh->post_mg, t = sh->total_mg;
-    snprintf(buf, size, "%s, %s%srecycled %" PRIu64 ".%" PRIu64 " %% (pre %" PRIu64 ".%" PRIu64 " %%, post %" PRIu64
-             ".%" PRIu64 " %%)", m, sh->element, *sh->element ? " " : "", r * 1000 / t / 10, r * 1000 / t % 10,
-             sh->pre_mg * 1000 / t / 10, sh->pre_mg * 1000 / t % 10, sh->post_mg * 1000 / t / 10,
-             sh->post_mg * 1000 / t % 10);
+    pct(r, sizeof(r), sh->pre_mg + sh->post_mg, sh->total_mg);
+    pct(pre, sizeof(pre), sh->pre_mg, sh->total_mg);
+    pct(post, sizeof(post), sh->post_mg, sh->total_mg);
+    snprintf(buf, size, "%s, %s%srecycled %s (pre %s, post %s)", m, sh->element, *sh->element ? " " : "", r, pre, post);
 }
 
 static void untracked_label(char *buf, size_t size, const origin *o, size_t i) {
@@ -181,7 +186,7 @@ static void untracked_label(char *buf, size_t size, const origin *o, size_t i) {
 
 static void text(const mt_lineage *g, const char *key, uint64_t mass, const share *sh, int depth, FILE *fp) {
     const origin *o = mt_map_get(g->batches, key, strlen(key));
-    char label[160], id[128];
+    char label[256], id[128];
     plain(id, sizeof(id), key);
     edge_label(label, sizeof(label), mass, sh);
     fprintf(fp, "%*s%s%s %s", depth * 4, "", depth ? "<- " : "", id, label);
@@ -214,7 +219,7 @@ static void dot(const mt_lineage *g, const char *key, FILE *fp, mt_map *seen, in
     if (mt_map_get(seen, key, strlen(key)) || depth > 40) return;
     mt_map_put(seen, key, strlen(key), (void *)key);
     const origin *o = mt_map_get(g->batches, key, strlen(key));
-    char id[128], label[160];
+    char id[128], label[256];
     plain(id, sizeof(id), key);
     fprintf(fp, "  \"%s\" [shape=box, label=\"%s\\n%s\"];\n", key, id, o ? o->material : "");
     if (!o) return;
