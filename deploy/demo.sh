@@ -41,7 +41,7 @@ elif [ -z "${MINTRACE_DEMO_EMBEDDED:-}" ] && command -v java >/dev/null && comma
     export MINTRACE_BROKERS
     real_kafka=1
 else
-    say "no Java here: starting the embedded broker (librdkafka's mock cluster; see docs/devkafka.md)"
+    say "starting the embedded broker (librdkafka's mock cluster; see docs/devkafka.md)"
     "$MT_BIN/mintrace-devkafka" --bootstrap-file "$NET/bootstrap" >"$NET/devkafka.log" 2>&1 &
     broker_pid=$!
     for _ in $(seq 1 50); do [ -s "$NET/bootstrap" ] && break; sleep 0.1; done
