@@ -7,6 +7,7 @@
 
 #include "codec.h"
 #include "event.h"
+#include "provenance.h"
 #include "registry.h"
 
 #define K(name) MINTRACE__V1__EVENT_KIND__EVENT_KIND_##name
@@ -120,6 +121,9 @@ typedef struct loop { /* one closed loop's state between steps */
     int attack, returns, correct; /* attack kind or -1; whether magnets come back; a double entry */
     uint64_t ore, nd, pr, dy, received, ox, ox_nd, ox_pr, ox_dy, mag, mag_nd, mag_pr, sw, sw_nd, sw_pr;
     uint64_t rec, rec_nd, rec_pr, eol, eol_nd, eol_pr;
+    /* what stays in stock, exactly as the ledger holds it (mt_prov_share() of every take): ore
+     * the plant keeps for the next loop's batch, oxide the maker keeps for its second generation */
+    uint64_t ore_m, ore_nd, ore_pr, ore_dy, oxl, oxl_nd, oxl_pr;
     uint64_t adv, adv_nd; /* the mine's small batch that attacks use */
     int64_t adv_time;
     size_t extract_env; /* index of the loop's EXTRACT envelope (duplicates copy it) */
@@ -336,9 +340,10 @@ static void alloying(Mintrace__V1__BatchEvent *ev, Mintrace__V1__UntrackedInput 
     ev->untracked_inputs = pu;
 }
 
-/* Magnets made of recovered oxide holding nd and pr: 95 % of its rare earths, 30 % of the magnet. */
-static int magnets(mt_sim *s, loop *L, const char *from, uint64_t from_mg, const char *batch, uint64_t rnd_nd,
-                   uint64_t rnd_pr) {
+/* Magnets made of oxide (one or two batches) holding nd and pr: 95 % of its rare earths, 30 % of
+ * the magnet. */
+static int magnets(mt_sim *s, loop *L, const char *from, uint64_t from_mg, const char *from2, uint64_t from2_mg,
+                   const char *batch, uint64_t rnd_nd, uint64_t rnd_pr) {
     Mintrace__V1__BatchEvent ev = MINTRACE__V1__BATCH_EVENT__INIT;
     Mintrace__V1__UntrackedInput u[2], *pu[2];
     elems ue[2];
@@ -346,6 +351,7 @@ static int magnets(mt_sim *s, loop *L, const char *from, uint64_t from_mg, const
     uint64_t nd = rnd_nd * 95 / 100, pr = rnd_pr * 95 / 100, mag = (nd + pr) * 100 / 30;
     ev.kind = K(MANUFACTURE);
     input(&ev, &x, from, from_mg);
+    if (from2 && from2_mg) input(&ev, &x, from2, from2_mg);
     elems *o = output(&ev, &x, batch, "sintered-NdFeB-magnet", mag);
     el(o, "Nd", nd);
     el(o, "Pr", pr);
@@ -612,7 +618,7 @@ static int attack(mt_sim *s, loop *L, int chain) {
     return 0;
 }
 /* One step of one loop; returns -1 on error. Steps are in the order of the comment above. */
-static int step(mt_sim *s, loop *L, int chain, int k) {
+static int step(mt_sim *s, loop *L, loop *prev, int chain, int k) {
     char b[96], b2[96];
     const char *mine = facilities[L->mine].id;
     Mintrace__V1__BatchEvent ev = MINTRACE__V1__BATCH_EVENT__INIT;
@@ -669,18 +675,31 @@ static int step(mt_sim *s, loop *L, int chain, int k) {
     case 2: /* transit loss: 0-0.1 % by road or rail, 0.1-0.5 % across borders by sea */
         snprintf(b, sizeof(b), "%s-ORE-%06d", mine, chain);
         L->received = arrives(s, (size_t)L->mine, (size_t)L->refiner, L->ore, 0, 1000, 1000, 5000);
+        L->ore_m = L->received; /* the lost part took its share of each element (R2) */
+        L->ore_nd = L->nd - mt_prov_share(L->nd, L->ore - L->received, L->ore);
+        L->ore_pr = L->pr - mt_prov_share(L->pr, L->ore - L->received, L->ore);
+        L->ore_dy = L->dy - mt_prov_share(L->dy, L->ore - L->received, L->ore);
         return receive(s, (size_t)L->refiner, b, L->received, (size_t)L->mine, L->transfer);
-    case 3: { /* separation: 80-90 % of each element into NdPr(+Dy) oxide (metal is 85.7 % of it);
-               * element x received < 2^57: the products fit in 64 bits */
-        uint64_t y = rnd(s, 800, 900);
-        L->ox_nd = (L->nd * L->received / L->ore) * y / 1000;
-        L->ox_pr = (L->pr * L->received / L->ore) * y / 1000;
-        L->ox_dy = (L->dy * L->received / L->ore) * y / 1000;
-        L->ox = (L->ox_nd + L->ox_pr + L->ox_dy) * 1000 / 857;
+    case 3: { /* separation: 80-90 % of each element into NdPr(+Dy) oxide (metal is 85.7 % of it).
+               * Half the plants keep 5-30 % of the ore for the next campaign, which blends it
+               * with its own ore (two mines, two countries in one oxide). */
+        uint64_t y = rnd(s, 800, 900), pct = rnd(s, 0, 1) ? 100 : rnd(s, 70, 95);
+        uint64_t t = pct == 100 ? L->ore_m : L->ore_m / 100 * pct;
+        uint64_t nd = mt_prov_share(L->ore_nd, t, L->ore_m), pr = mt_prov_share(L->ore_pr, t, L->ore_m),
+                 dy = mt_prov_share(L->ore_dy, t, L->ore_m);
         snprintf(b, sizeof(b), "%s-ORE-%06d", mine, chain);
         snprintf(b2, sizeof(b2), "%s-OX-%06d", facilities[L->refiner].id, chain);
         ev.kind = K(PROCESS);
-        input(&ev, &x, b, L->received);
+        input(&ev, &x, b, t);
+        L->ore_m -= t, L->ore_nd -= nd, L->ore_pr -= pr, L->ore_dy -= dy;
+        if (prev && prev->refiner == L->refiner && prev->ore_m) { /* the last campaign's ore, all of it */
+            snprintf(b, sizeof(b), "%s-ORE-%06d", facilities[prev->mine].id, chain - 1);
+            input(&ev, &x, b, prev->ore_m);
+            nd += prev->ore_nd, pr += prev->ore_pr, dy += prev->ore_dy;
+            prev->ore_m = prev->ore_nd = prev->ore_pr = prev->ore_dy = 0;
+        }
+        L->ox_nd = nd * y / 1000, L->ox_pr = pr * y / 1000, L->ox_dy = dy * y / 1000; /* < 2^54 * 1000 */
+        L->ox = (L->ox_nd + L->ox_pr + L->ox_dy) * 1000 / 857;
         o = output(&ev, &x, b2, "NdPr-oxide", L->ox);
         el(o, "Nd", L->ox_nd);
         el(o, "Pr", L->ox_pr);
@@ -691,25 +710,31 @@ static int step(mt_sim *s, loop *L, int chain, int k) {
     case 4:
         snprintf(b, sizeof(b), "%s-OX-%06d", facilities[L->refiner].id, chain);
         return transfer(s, (size_t)L->refiner, b, L->ox, (size_t)L->maker, L->transfer);
-    case 5: { /* oxide in drums: nothing lost at home, up to 0.2 % across borders; the maker
-               * counts on what arrived (floor of the share: never more than the batch holds) */
+    case 5: { /* oxide in drums: nothing lost at home, up to 0.2 % across borders */
         uint64_t got = arrives(s, (size_t)L->refiner, (size_t)L->maker, L->ox, 0, 0, 0, 2000);
         snprintf(b, sizeof(b), "%s-OX-%06d", facilities[L->refiner].id, chain);
         if (receive(s, (size_t)L->maker, b, got, (size_t)L->refiner, L->transfer)) return -1;
-        L->ox_nd = L->ox_nd * got / L->ox, L->ox_pr = L->ox_pr * got / L->ox, L->ox_dy = L->ox_dy * got / L->ox;
+        L->ox_nd -= mt_prov_share(L->ox_nd, L->ox - got, L->ox);
+        L->ox_pr -= mt_prov_share(L->ox_pr, L->ox - got, L->ox);
+        L->ox_dy -= mt_prov_share(L->ox_dy, L->ox - got, L->ox);
         L->ox = got;
         return 0;
     }
-    case 6: { /* magnets (30 % rare earths, 69 % iron, 1 % boron) take 95 % of the RE, swarf 4 % */
+    case 6: { /* magnets (30 % rare earths, 69 % iron, 1 % boron) take 95 % of the RE, swarf 4 %;
+               * half the makers keep 5-25 % of the oxide to blend with recovered oxide later */
         Mintrace__V1__UntrackedInput u[2], *pu[2];
         elems ue[2];
-        L->mag_nd = L->ox_nd * 95 / 100, L->mag_pr = L->ox_pr * 95 / 100;
-        L->sw_nd = L->ox_nd * 4 / 100, L->sw_pr = L->ox_pr * 4 / 100;
+        uint64_t pct = rnd(s, 0, 1) ? 100 : rnd(s, 75, 95), t = pct == 100 ? L->ox : L->ox / 100 * pct;
+        uint64_t nd = mt_prov_share(L->ox_nd, t, L->ox), pr = mt_prov_share(L->ox_pr, t, L->ox);
+        L->oxl = L->ox - t, L->oxl_nd = L->ox_nd - nd;
+        L->oxl_pr = L->ox_pr - pr;
+        L->mag_nd = nd * 95 / 100, L->mag_pr = pr * 95 / 100;
+        L->sw_nd = nd * 4 / 100, L->sw_pr = pr * 4 / 100;
         L->mag = (L->mag_nd + L->mag_pr) * 100 / 30;
         L->sw = (L->sw_nd + L->sw_pr) * 100 / 30;
         snprintf(b, sizeof(b), "%s-OX-%06d", facilities[L->refiner].id, chain);
         ev.kind = K(MANUFACTURE);
-        input(&ev, &x, b, L->ox);
+        input(&ev, &x, b, t);
         snprintf(b, sizeof(b), "%s-MAG-%06d", facilities[L->maker].id, chain);
         o = output(&ev, &x, b, "sintered-NdFeB-magnet", L->mag);
         el(o, "Nd", L->mag_nd);
@@ -766,10 +791,13 @@ static int step(mt_sim *s, loop *L, int chain, int k) {
     case 12:
         snprintf(b, sizeof(b), "%s-REC-%06d", facilities[L->recycler].id, chain);
         return receive(s, (size_t)L->maker, b, L->rec, (size_t)L->recycler, L->transfer);
-    case 13: /* second generation: all recovered oxide into new magnets */
+    case 13: { /* second generation: all recovered oxide, and the virgin oxide kept, into new magnets */
+        char kept[96];
         snprintf(b, sizeof(b), "%s-REC-%06d", facilities[L->recycler].id, chain);
+        snprintf(kept, sizeof(kept), "%s-OX-%06d", facilities[L->refiner].id, chain);
         snprintf(b2, sizeof(b2), "%s-MAG2-%06d", facilities[L->maker].id, chain);
-        return magnets(s, L, b, L->rec, b2, L->rec_nd, L->rec_pr);
+        return magnets(s, L, b, L->rec, kept, L->oxl, b2, L->rec_nd + L->oxl_nd, L->rec_pr + L->oxl_pr);
+    }
     }
     return 0;
 }
@@ -825,7 +853,7 @@ static int back(mt_sim *s, loop *L, int chain, int k) {
     case 2: return receive(s, (size_t)L->maker, b, L->eol, (size_t)L->recycler, L->transfer);
     case 3:
         snprintf(b2, sizeof(b2), "%s-MAG3-%06d", facilities[L->maker].id, chain);
-        return magnets(s, L, b, L->eol, b2, L->eol_nd, L->eol_pr);
+        return magnets(s, L, b, L->eol, NULL, 0, b2, L->eol_nd, L->eol_pr);
     }
     return 0;
 }
@@ -862,7 +890,7 @@ mt_sim *mt_sim_new_opts(uint64_t seed, const char *network_id, const mt_sim_opts
      * the attacks come after the ore was received (see attack()) */
     for (int k = 0; k < STEPS; k++)
         for (int c = 0; c < chains; c++)
-            if (step(s, &loops[c], c, k) || (k == 2 && loops[c].attack >= 0 && attack(s, &loops[c], c))) goto fail;
+            if (step(s, &loops[c], c ? &loops[c - 1] : NULL, c, k) || (k == 2 && loops[c].attack >= 0 && attack(s, &loops[c], c))) goto fail;
     s->time_ms += MT_SIM_LIFETIME_MS; /* the motors' service life */
     for (int k = 0; k < 4; k++)
         for (int c = 0; c < chains; c++)

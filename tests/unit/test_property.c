@@ -51,6 +51,7 @@ typedef struct prop { /* one graph's run */
     int64_t now;
     pipe_tally tally;
     size_t checked_batches, checked_events;
+    size_t mixed_origin, mixed_recycled; /* records blending two mines' countries; recycled and not */
     int failed;
 } prop;
 
@@ -96,6 +97,9 @@ static void check_record(prop *p, const char *id, const totals *cells) {
         assert_true(ep->recycled_pre_consumer_mg + ep->recycled_post_consumer_mg <= ep->total_mg); /* P2 */
         assert_true(ep->unattributed_mg + ep->untracked_mg <= ep->total_mg);
         assert_true(ex == ep->total_mg); /* P3 */
+        p->mixed_origin += ep->n_extraction > 1 && strcmp(ep->element, "Nd") == 0;
+        p->mixed_recycled += strcmp(ep->element, "Nd") == 0 && ep->recycled_pre_consumer_mg + ep->recycled_post_consumer_mg &&
+                             ep->recycled_pre_consumer_mg + ep->recycled_post_consumer_mg < ep->total_mg;
         assert_true(pr == ep->total_mg);
         assert_true((int64_t)ep->total_mg == cells->mg[sym_index(p, ep->element)]);
         assert_true((int64_t)ep->unattributed_mg == cells->unattributed[sym_index(p, ep->element)]);
@@ -291,10 +295,15 @@ static size_t run_graph(uint64_t seed, size_t events) {
     assert_memory_equal(root_a, root_b, MT_HASH_LEN);
     assert_memory_equal(root_live, root_a, MT_HASH_LEN);
     t_replay = seconds_since(&t);
+    /* the graphs blend: Nd from several countries, and recycled with virgin Nd, in one batch */
+    assert_true(p.mixed_origin > 0);
+    assert_true(p.mixed_recycled > 0);
     print_message("graph seed %llu: %zu events (%zu loops, %zu returns, %zu corrections, %zu attacks), "
+                  "records with Nd of several countries %zu, of recycled and virgin Nd %zu, "
                   "%zu accepted checked, %zu batch records checked, %zu batches replayed twice; seconds: "
                   "simulate and sign %.1f, validate + notary + ledger + checks %.1f, two replays %.1f\n",
-                  (unsigned long long)seed, n, want.loops, want.returns, want.corrections, want.attacks,
+                  (unsigned long long)seed, n, want.loops, want.returns, want.corrections, want.attacks, p.mixed_origin,
+                  p.mixed_recycled,
                   p.checked_events, p.checked_batches, ra.compared, t_sim, t_pipe, t_replay);
     mt_ledger_free(ra.l);
     mt_ledger_free(rb.l);
