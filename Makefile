@@ -117,6 +117,13 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIB)
 	$(call quiet,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
+# ---- benchmark programs: tests/bench/bench_*.c, each alone against libsodium ----
+BENCH_BIN := $(patsubst tests/bench/%.c,$(O)/bench/%,$(sort $(wildcard tests/bench/bench_*.c)))
+$(O)/bench/bench_%: tests/bench/bench_%.c
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+
 # ---- running things ----
 unit: $(UNIT_BIN)
 	@tests/unit/run.sh $(UNIT_BIN)
@@ -148,8 +155,8 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@MT_BIN=$(O)/bin deploy/demo.sh
 
-bench:
-	@echo "make bench: no benchmarks yet; they arrive with the benchmark issue (see docs/testing.md)."
+bench: all $(BENCH_BIN)
+	@MT_BIN=$(O)/bin MT_BENCH_BIN=$(O)/bench tests/bench/run.sh
 
 # Programs, the producer API (mintrace.h and the generated headers it includes, as
 # <prefix>/include/mintrace/v1/*.pb-c.h) with libmintrace.a, and topics.json plus the JSON

@@ -70,7 +70,7 @@ EOF
 # the topics, and on a real broker a receipts topic per facility (ACLs keep them apart)
 [ -n "${real_kafka:-}" ] && "$MT_BIN/mintrace" topics create --registry "$NET/registry.bin" >/dev/null
 
-say "services: validate (facility signatures) -> sign (notary) -> aggregate (journal)"
+say "services: validate (facility signatures) -> sign (notary) -> aggregate (journal) -> comply (findings)"
 start_services 6000
 echo "running; logs in build/demo/*.log"
 
@@ -222,6 +222,11 @@ say "recycled content and origin of the magnet lots in stock (mintrace provenanc
 say "where the second-generation magnets came from (mintrace lineage)"
 "$MT_BIN/mintrace" lineage --dot "$NET/lineage-MAG-N48-2026-0533.dot" MAG-N48-2026-0533 | tee "$NET/lineage.txt"
 
+say "their findings by deploy/policies/ndfeb-india.json (mintrace-comply, latest per rule; docs/compliance.md)"
+"$MT_BIN/mintrace" inspect findings -e \
+    | sed -n 's/.*"key":"\([^"]*\)".*"status":"FINDING_STATUS_\([A-Z]*\)".*"detail":"\([^"]*\)".*/  \2  \1: \3/p' \
+    | awk 'index($2, "MAG-N48-2026-0533#") == 1 { last[$2] = $0 } END { for (k in last) print last[k] }' | sort -k2
+
 say "what the magnet maker holds now (mintrace inventory IN-MAG-HYD)"
 "$MT_BIN/mintrace" inventory IN-MAG-HYD
 
@@ -233,7 +238,8 @@ cat <<'EOF'
   balances and element conservation (docs/ledger.md); producers got signed receipts with
   Merkle inclusion proofs; checkpoints commit to the journal and to the provenance state;
   every batch's recycled content and origin per element is on the provenance topic
-  (docs/accounting.md). Not yet: mass balance, the auditor and compliance (see docs/).
+  (docs/accounting.md), and mintrace-comply judges every batch by a policy
+  (docs/compliance.md). Not yet: the auditor (see docs/).
 EOF
 
 # ---- the summary: what the journal and the provenance topic say, in a few lines -------------

@@ -32,9 +32,11 @@ make_registry() {
         MINTRACE_GOVERNANCE_KEY=$NET/keys/governance.pub
 }
 
-# start_services IDLE_MS: validate, sign and aggregate in the background, logs in NET/*.log;
-# they exit by themselves after IDLE_MS without input. Waits until all three are assigned.
-# AGGREGATE_ARGS (optional) adds options to the aggregator (e.g. "--park-max-age 3").
+# start_services IDLE_MS: validate, sign, aggregate and comply in the background, logs in
+# NET/*.log; they exit by themselves after IDLE_MS without input. Waits until all four are
+# assigned. AGGREGATE_ARGS (optional) adds options to the aggregator (e.g. "--park-max-age 3");
+# COMPLY_POLICY is comply's policy file (default deploy/policies/ndfeb-india.json, from the
+# repository root).
 start_services() {
     local idle=$1 s
     SERVICE_PIDS=()
@@ -48,10 +50,13 @@ start_services() {
     read -ra extra <<<"${AGGREGATE_ARGS:-}"
     "$MT_BIN/mintrace-aggregate" -k "$NET/keys/AGGREGATOR-1" --idle-exit "$idle" "${extra[@]}" >"$NET/aggregate.log" 2>&1 &
     SERVICE_PIDS+=($!)
+    "$MT_BIN/mintrace-comply" -p "${COMPLY_POLICY:-deploy/policies/ndfeb-india.json}" --idle-exit "$idle" \
+        >"$NET/comply.log" 2>&1 &
+    SERVICE_PIDS+=($!)
     for _ in $(seq 1 120); do
         local ready=0
-        for s in validate sign aggregate; do grep -q "assigned" "$NET/$s.log" 2>/dev/null && ready=$((ready + 1)); done
-        [ "$ready" -eq 3 ] && return 0
+        for s in validate sign aggregate comply; do grep -q "assigned" "$NET/$s.log" 2>/dev/null && ready=$((ready + 1)); done
+        [ "$ready" -eq 4 ] && return 0
         for pid in "${SERVICE_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || { tail -5 "$NET"/*.log >&2; return 1; }; done
         sleep 0.5
     done

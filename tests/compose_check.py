@@ -681,7 +681,7 @@ def main():
     # ---- order: depends_on ----
     topics_svcs = [n for n in svc_argv if svc_argv[n][:3] == ["mintrace", "topics", "create"]]
     stage_svcs = [n for n in svc_argv if svc_argv[n] and svc_argv[n][0] in ("mintrace-validate", "mintrace-sign",
-                                                                             "mintrace-aggregate")]
+                                                                             "mintrace-aggregate", "mintrace-comply")]
     for name, svc in sorted(services.items()):
         deps = depends_of(svc)
         problems = []

@@ -525,7 +525,7 @@ const ProtobufCMessageDescriptor *mt_descriptor_by_name(const char *full_name) {
         &mintrace__v1__rejection__descriptor,        &mintrace__v1__ledger_entry__descriptor,
         &mintrace__v1__receipt__descriptor,          &mintrace__v1__checkpoint__descriptor,
         &mintrace__v1__provenance_record__descriptor, &mintrace__v1__facility_record__descriptor,
-        &mintrace__v1__registry__descriptor,
+        &mintrace__v1__registry__descriptor,         &mintrace__v1__finding__descriptor,
     };
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (strcmp(all[i]->name, full_name) == 0) return all[i];

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "mintrace/v1/comply.pb-c.h"
 #include "mintrace/v1/envelope.pb-c.h"
 #include "mintrace/v1/event.pb-c.h"
 #include "mintrace/v1/ledger.pb-c.h"

@@ -470,6 +470,16 @@ void mt_base64_encode(const void *bin, size_t len, char *out, size_t out_size) {
     sodium_bin2base64(out, out_size, bin, len, sodium_base64_VARIANT_ORIGINAL);
 }
 
+unsigned char *mt_base64_decode(const char *b64, size_t *len) {
+    size_t n = strlen(b64);
+    unsigned char *bin = malloc(n / 4 * 3 + 3);
+    if (!bin || sodium_base642bin(bin, n / 4 * 3 + 3, b64, n, NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL)) {
+        free(bin);
+        return NULL;
+    }
+    return bin;
+}
+
 uint64_t mt_shorthash(const void *data, size_t len) {
     static unsigned char key[crypto_shorthash_KEYBYTES];
     static int have_key;

@@ -117,6 +117,10 @@ void mt_hex_encode(const void *bin, size_t len, char *out);
  * which must hold 4 * ((len + 2) / 3) + 1 chars (the JSON form of protobuf bytes). */
 void mt_base64_encode(const void *bin, size_t len, char *out, size_t out_size);
 
+/* mt_base64_decode decodes standard, padded base64 (nothing else: no spaces) into a new buffer
+ * (free()) and its length into *len. NULL when b64 is not base64 or out of memory. */
+unsigned char *mt_base64_decode(const char *b64, size_t *len);
+
 /* mt_hex_decode decodes hex into bin_len bytes at bin. Returns 0 when hex is exactly
  * 2 * bin_len hex digits (either case) and nothing else; otherwise -1, with bin zeroed. */
 int mt_hex_decode(const char *hex, void *bin, size_t bin_len);

@@ -71,6 +71,20 @@ static mt_reason check_elements(Mintrace__V1__ElementMass **el, size_t n, uint64
     return 0;
 }
 
+/* Mass-balance credits (allocations, a closing balance): known element symbols, each once. */
+static mt_reason check_credits(Mintrace__V1__RecycledCredit **c, size_t n, const char *where, const char *field,
+                               mt_verdict *v) {
+    for (size_t i = 0; i < n; i++) {
+        if (!element_ok(c[i]->element))
+            return mt_verdict_reject(v, MALFORMED, "%s.%s[%zu]: '%s' is not an element symbol", where, field, i,
+                                     c[i]->element);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c[k]->element, c[i]->element) == 0)
+                return mt_verdict_reject(v, MALFORMED, "%s.%s: %s is listed twice", where, field, c[i]->element);
+    }
+    return 0;
+}
+
 static mt_reason check_document(const Mintrace__V1__Document *d, const char *where, mt_verdict *v) {
     if (!d->kind[0] || !d->uri[0]) return mt_verdict_reject(v, MALFORMED, "%s: kind and uri are required", where);
     if (d->sha256.len != 0 && d->sha256.len != 32)
@@ -88,6 +102,7 @@ static uint32_t detail_for_kind(Mintrace__V1__EventKind k) {
     case MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION: return MINTRACE__V1__BATCH_EVENT__DETAIL_CORRECTION;
     case MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXIT: return MINTRACE__V1__BATCH_EVENT__DETAIL_EXIT;
     case MINTRACE__V1__EVENT_KIND__EVENT_KIND_LOSS: return MINTRACE__V1__BATCH_EVENT__DETAIL_LOSS;
+    case MINTRACE__V1__EVENT_KIND__EVENT_KIND_BALANCE: return MINTRACE__V1__BATCH_EVENT__DETAIL_BALANCE;
     default: return 0;
     }
 }
@@ -99,7 +114,7 @@ mt_reason mt_event_check_shape(const Mintrace__V1__BatchEvent *ev, mt_verdict *v
 
     if (!id_ok(ev->facility_id)) return mt_verdict_reject(v, MALFORMED, "facility_id: missing or not a plain id");
     if (kind <= MINTRACE__V1__EVENT_KIND__EVENT_KIND_UNSPECIFIED ||
-        kind > MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION)
+        kind > MINTRACE__V1__EVENT_KIND__EVENT_KIND_BALANCE)
         return mt_verdict_reject(v, MALFORMED, "kind: missing or unknown (%d)", (int)kind);
     if (ev->seq == 0) return mt_verdict_reject(v, MALFORMED, "seq: missing (chains start at 1)");
     if (ev->seq == 1 && ev->prev.len != 0) return mt_verdict_reject(v, MALFORMED, "prev: must be empty when seq is 1");
@@ -115,20 +130,24 @@ mt_reason mt_event_check_shape(const Mintrace__V1__BatchEvent *ev, mt_verdict *v
     if (ev->detail_case != MINTRACE__V1__BATCH_EVENT__DETAIL__NOT_SET && ev->detail_case != want)
         return mt_verdict_reject(v, MALFORMED, "detail: does not belong to this kind of event");
     if ((kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_TRANSFER || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECEIVE ||
-         kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECYCLE) &&
+         kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECYCLE ||
+         kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_BALANCE) &&
         ev->detail_case != want)
         return mt_verdict_reject(v, MALFORMED, "detail: this kind of event needs its detail");
 
     /* Which kinds consume and which create. */
     int need_inputs = kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXTRACT && kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECYCLE &&
-                      kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION;
+                      kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION && kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_BALANCE;
     int no_outputs = kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_TRANSFER || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECEIVE ||
                      kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_LOSS ||
-                     kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXIT || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION;
+                     kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXIT || kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION ||
+                     kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_BALANCE;
     if (need_inputs && ev->n_inputs == 0) return mt_verdict_reject(v, MALFORMED, "inputs: this kind of event consumes batches");
     if (kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXTRACT && ev->n_inputs)
         return mt_verdict_reject(v, MALFORMED, "inputs: EXTRACT creates from the ground and consumes nothing");
     if (no_outputs && ev->n_outputs) return mt_verdict_reject(v, MALFORMED, "outputs: this kind of event creates no batch");
+    if (kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_BALANCE && (ev->n_inputs || ev->n_untracked_inputs))
+        return mt_verdict_reject(v, MALFORMED, "inputs: a BALANCE moves credits, not material");
     if (!no_outputs && ev->n_outputs == 0) return mt_verdict_reject(v, MALFORMED, "outputs: this kind of event creates batches");
 
     for (size_t i = 0; i < ev->n_inputs; i++) {
@@ -149,6 +168,10 @@ mt_reason mt_event_check_shape(const Mintrace__V1__BatchEvent *ev, mt_verdict *v
             if (strcmp(ev->outputs[k]->batch_id, o->batch_id) == 0)
                 return mt_verdict_reject(v, MALFORMED, "outputs: batch %s is created twice", o->batch_id);
         if (check_elements(o->elements, o->n_elements, o->mass_mg, where, v)) return v->code;
+        if (o->n_allocations && kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_PROCESS &&
+            kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_MANUFACTURE && kind != MINTRACE__V1__EVENT_KIND__EVENT_KIND_RECYCLE)
+            return mt_verdict_reject(v, MALFORMED, "%s.allocations: only outputs of PROCESS, MANUFACTURE and RECYCLE", where);
+        if (check_credits(o->allocations, o->n_allocations, where, "allocations", v)) return v->code;
     }
     for (size_t i = 0; i < ev->n_untracked_inputs; i++) {
         const Mintrace__V1__UntrackedInput *u = ev->untracked_inputs[i];
@@ -172,6 +195,11 @@ mt_reason mt_event_check_shape(const Mintrace__V1__BatchEvent *ev, mt_verdict *v
     if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE &&
         ev->recycle->feedstock == MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_UNSPECIFIED)
         return mt_verdict_reject(v, MALFORMED, "recycle.feedstock: missing");
+    if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_BALANCE) {
+        if (ev->balance->period_start_ms < 0)
+            return mt_verdict_reject(v, MALFORMED, "balance.period_start_ms: negative");
+        if (check_credits(ev->balance->closing, ev->balance->n_closing, "balance", "closing", v)) return v->code;
+    }
     return 0;
 }
 

@@ -14,7 +14,7 @@ static const struct {
     {"events.attested", "mintrace.v1.AttestedEvent"}, {"rejected", "mintrace.v1.Rejection"},
     {"ledger", "mintrace.v1.LedgerEntry"},           {"checkpoints", "mintrace.v1.Envelope"},
     {"provenance", "mintrace.v1.ProvenanceRecord"},  {"receipts", "mintrace.v1.Envelope"},
-    {"registry", "mintrace.v1.Envelope"},
+    {"registry", "mintrace.v1.Envelope"},           {"findings", "mintrace.v1.Finding"},
 };
 
 const char *mt_inspect_type_of_topic(const char *short_name) {

@@ -134,3 +134,46 @@ done:
     if (ae) mintrace__v1__attested_event__free_unpacked(ae, NULL);
     return rc;
 }
+
+int mt_journal_leaf_of(const Mintrace__V1__LedgerEntry *e, unsigned char leaf[MT_HASH_LEN]) {
+    unsigned char subject[MT_HASH_LEN], statement[MT_HASH_LEN];
+    Mintrace__V1__Envelope *env = NULL;
+    Mintrace__V1__Rejection *r = NULL;
+    int type;
+    switch (e->entry_case) {
+    case MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT:
+        env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+        if (!env) return -1;
+        mt_hash(env->payload.data, env->payload.len, subject);
+        mt_hash(e->event->attestation.data, e->event->attestation.len, statement);
+        type = MT_LEAF_EVENT;
+        break;
+    case MINTRACE__V1__LEDGER_ENTRY__ENTRY_DUPLICATE: {
+        if (e->duplicate->event_id.len != MT_HASH_LEN) return -1;
+        memcpy(subject, e->duplicate->event_id.data, MT_HASH_LEN);
+        mt_hash(e->duplicate->attested.data, e->duplicate->attested.len, statement);
+        type = MT_LEAF_DUPLICATE;
+        break;
+    }
+    case MINTRACE__V1__LEDGER_ENTRY__ENTRY_REGISTRY_CHANGE:
+        env = mintrace__v1__envelope__unpack(NULL, e->registry_change.len, e->registry_change.data);
+        if (!env) return -1;
+        mt_hash(env->payload.data, env->payload.len, subject);
+        mt_hash(e->registry_change.data, e->registry_change.len, statement);
+        type = MT_LEAF_REGISTRY;
+        break;
+    case MINTRACE__V1__LEDGER_ENTRY__ENTRY_REJECTION:
+        r = mintrace__v1__rejection__unpack(NULL, e->rejection.len, e->rejection.data);
+        if (!r) return -1;
+        mt_hash(r->original.data, r->original.len, subject);
+        mt_hash(e->rejection.data, e->rejection.len, statement);
+        mintrace__v1__rejection__free_unpacked(r, NULL);
+        type = MT_LEAF_REJECTION;
+        break;
+    default:
+        return -1;
+    }
+    if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
+    mt_leaf_hash(e->index, type, subject, statement, leaf);
+    return 0;
+}

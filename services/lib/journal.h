@@ -42,6 +42,11 @@ uint8_t *mt_journal_rejection_entry(uint64_t index, const void *rej, size_t len,
 int mt_journal_entry(const mt_decision *d, int64_t now_ms, uint8_t **out, size_t *outlen,
                      unsigned char leaf[MT_HASH_LEN]);
 
+/* Recomputes the leaf hash of a journaled entry from what it carries (not from its leaf_hash
+ * field): what an auditor or a proof verifier trusts. Returns 0, or -1 when the entry carries
+ * nothing a leaf can be made of (no oneof set, undecodable envelope or rejection). */
+int mt_journal_leaf_of(const Mintrace__V1__LedgerEntry *e, unsigned char leaf[MT_HASH_LEN]);
+
 /* The ledger topic's key for an index: 8 bytes, big-endian. */
 void mt_journal_key(uint64_t index, unsigned char key[8]);
 

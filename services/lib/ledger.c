@@ -1,5 +1,6 @@
 /* ledger — the rules of the journal: one order, chains, custody, balances; state follows commits. */
 #include "ledger.h"
+#include "merkle.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "map.h"
+#include "massbal.h"
 #include "provenance.h"
 
 #define R(name) MINTRACE__V1__REASON_CODE__REASON_CODE_##name
@@ -99,6 +101,11 @@ struct mt_ledger {
     mt_map *batches, *events, *chains, *parked;
     mt_map *prov;  /* batch id -> mt_prov: what it holds now, cell by cell */
     mt_map *takes; /* event id -> takes, while the event can still be corrected */
+    /* mass balance (massbal.h), in the same undo log */
+    mt_map *claims;   /* batch id -> mt_prov: its recycled claim, for batches under mass balance */
+    mt_map *ctakes;   /* event id -> takes of the claims, while the event can still be corrected */
+    mt_map *accounts; /* facility id -> mt_massbal_account */
+    mt_map *memos;    /* event id -> mt_massbal_memo, while the event can still be corrected */
     uint64_t next_index, arrivals;
     undo *log;
     size_t n_log, cap_log;
@@ -222,7 +229,12 @@ mt_ledger *mt_ledger_new(const mt_ledger_conf *conf) {
     l->parked = mt_map_new();
     l->prov = mt_map_new();
     l->takes = mt_map_new();
-    if (!l->batches || !l->events || !l->chains || !l->parked || !l->prov || !l->takes) {
+    l->claims = mt_map_new();
+    l->ctakes = mt_map_new();
+    l->accounts = mt_map_new();
+    l->memos = mt_map_new();
+    if (!l->batches || !l->events || !l->chains || !l->parked || !l->prov || !l->takes || !l->claims || !l->ctakes ||
+        !l->accounts || !l->memos) {
         mt_ledger_free(l);
         return NULL;
     }
@@ -239,6 +251,10 @@ void mt_ledger_free(mt_ledger *l) {
     mt_map_free(l->parked, free);
     mt_map_free(l->prov, free);
     mt_map_free(l->takes, free);
+    mt_map_free(l->claims, free);
+    mt_map_free(l->ctakes, free);
+    mt_map_free(l->accounts, free);
+    mt_map_free(l->memos, free);
     for (size_t i = 0; i < l->n_regs; i++) mt_registry_destroy(l->regs[i]);
     free(l->regs);
     free(l);
@@ -283,6 +299,10 @@ static evrec *get_event(const mt_ledger *l, const unsigned char id[MT_HASH_LEN])
 
 static const mt_prov *get_prov(const mt_ledger *l, const char *id) {
     return mt_map_get(l->prov, id, strlen(id));
+}
+
+static const mt_prov *get_claim(const mt_ledger *l, const char *id) {
+    return mt_map_get(l->claims, id, strlen(id));
 }
 
 /* Element sym in `mass` milligrams of batch id: the share a take of that mass gets of what the
@@ -510,15 +530,26 @@ typedef struct effects {
     mt_prov **left;  /* the inputs after the event (CORRECTION: the voided event's inputs) */
     mt_prov **out;   /* the outputs (CORRECTION: the voided event's outputs, now empty) */
     mt_prov **taken; /* what each input gave, kept for a CORRECTION */
+    /* mass balance: the same for the claims (massbal.h); an entry NULL leaves that batch's
+     * claim as it is (a batch has a claim only from a mass-balance event on) */
+    size_t n_cleft, n_cout, n_ctaken;
+    mt_prov **cleft, **cout, **ctaken;
+    mt_massbal_result mb; /* the account after the event, and what it earned and allocated */
 } effects;
 
+static void free_provs(mt_prov **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) mt_prov_free(v[i]);
+    free(v);
+}
+
 static void effects_free(effects *fx) {
-    for (size_t i = 0; i < fx->n_left; i++) mt_prov_free(fx->left[i]);
-    for (size_t i = 0; i < fx->n_out; i++) mt_prov_free(fx->out[i]);
-    for (size_t i = 0; i < fx->n_taken; i++) mt_prov_free(fx->taken[i]);
-    free(fx->left);
-    free(fx->out);
-    free(fx->taken);
+    free_provs(fx->left, fx->n_left);
+    free_provs(fx->out, fx->n_out);
+    free_provs(fx->taken, fx->n_taken);
+    free_provs(fx->cleft, fx->n_cleft);
+    free_provs(fx->cout, fx->n_cout);
+    free_provs(fx->ctaken, fx->n_ctaken);
+    mt_massbal_result_release(&fx->mb);
     memset(fx, 0, sizeof(*fx));
 }
 
@@ -526,11 +557,71 @@ static int oom_text(const char *err) {
     return strstr(err, "out of memory") != NULL;
 }
 
+/* A CORRECTION's claims: the voided event's claim takes go back to the inputs that have a claim,
+ * its outputs' claims (if any) are emptied. */
+static int correction_claims(const mt_ledger *l, const evrec *x, const unsigned char *xid, effects *fx, char *err,
+                             size_t errsize) {
+    const takes *tk = mt_map_get(l->ctakes, xid, MT_HASH_LEN);
+    fx->cleft = calloc((size_t)x->n_in + 1, sizeof(mt_prov *));
+    fx->cout = calloc((size_t)x->n_out + 1, sizeof(mt_prov *));
+    if (!fx->cleft || !fx->cout) return -2;
+    fx->n_cleft = (size_t)x->n_in;
+    fx->n_cout = (size_t)x->n_out;
+    const unsigned char *blk = tk ? tk->blocks : NULL;
+    for (int k = 0; k < x->n_in; k++) {
+        const mt_prov *part = tk && (size_t)k < tk->n ? (const mt_prov *)blk : NULL;
+        if (part) blk += part->size;
+        const mt_prov *cur = get_claim(l, x->t[k].batch);
+        if (!cur) continue;
+        if (!(fx->cleft[k] = mt_prov_clone(cur))) return -2;
+        if (x->kind == K(TRANSFER) || !part) continue;
+        if (mt_prov_add(&fx->cleft[k], part, err, errsize)) return oom_text(err) ? -2 : -1;
+    }
+    for (int k = 0; k < x->n_out; k++)
+        if (get_claim(l, x->t[x->n_in + k].batch) && !(fx->cout[k] = mt_prov_new(0))) return -2;
+    return 0;
+}
+
+/* The claims of an event's batches (massbal.h), computed as their provenance is, from the inputs'
+ * claims (an input without one: its provenance), when an input has a claim or the event is under
+ * mass balance; in[] is the provenance pass's, whose batches this changes. */
+static int compute_claims(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, const mt_massbal_ctx *mb,
+                          mt_prov_input *in, effects *fx, char *err, size_t errsize) {
+    size_t ni = ev->n_inputs, no = ev->n_outputs;
+    int need = mt_massbal_covers(mb);
+    for (size_t i = 0; i < ni && !need; i++) need = get_claim(l, ev->inputs[i]->batch_id) != NULL;
+    if (!need) return 0;
+    for (size_t i = 0; i < ni; i++) {
+        const mt_prov *c = get_claim(l, ev->inputs[i]->batch_id);
+        if (c) in[i].batch = c;
+    }
+    fx->cleft = calloc(ni + 1, sizeof(mt_prov *));
+    fx->cout = calloc(no + 1, sizeof(mt_prov *));
+    fx->ctaken = calloc(ni + 1, sizeof(mt_prov *));
+    if (!fx->cleft || !fx->cout || !fx->ctaken) return -2;
+    if (mt_prov_apply(ev, in, fx->cleft, fx->cout, err, errsize)) return oom_text(err) ? -2 : -1;
+    fx->n_cleft = ni;
+    fx->n_cout = no;
+    for (size_t i = 0; i < ni; i++)
+        if (!get_claim(l, ev->inputs[i]->batch_id)) { /* it has no claim: it gets none */
+            mt_prov_free(fx->cleft[i]);
+            fx->cleft[i] = NULL;
+        }
+    if (fx->n_taken) {
+        for (size_t i = 0; i < ni; i++) {
+            if (mt_prov_take(in[i].batch, ev->inputs[i]->mass_mg, &fx->ctaken[i], NULL, err, errsize))
+                return oom_text(err) ? -2 : -1;
+            fx->n_ctaken++;
+        }
+    }
+    return 0;
+}
+
 /* Computes the provenance effects of an event judge() accepted, changing nothing. Returns 0,
  * -1 when the provenance rules refuse it (err says why: the event is then rejected as
  * MALFORMED_EVENT, so the ledger and the provenance always agree), or -2 when out of memory. */
-static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, effects *fx, char *err,
-                           size_t errsize) {
+static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, const mt_massbal_ctx *mb,
+                           effects *fx, char *err, size_t errsize) {
     int kind = ev->kind;
     memset(fx, 0, sizeof(*fx));
     if (kind == K(CORRECTION)) {
@@ -562,7 +653,10 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
             if (!(fx->out[fx->n_out] = mt_prov_new(0))) goto oom;
             fx->n_out++;
         }
-        return 0;
+        int crc = correction_claims(l, x, ev->correction->corrected_event_id.data, fx, err, errsize);
+        if (crc == -2) goto oom;
+        if (crc) effects_free(fx);
+        return crc;
     }
     size_t ni = ev->n_inputs, no = ev->n_outputs;
     mt_prov_input *in = calloc(ni + 1, sizeof(*in));
@@ -603,12 +697,43 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
             fx->n_taken++;
         }
     }
+    rc = compute_claims(l, ev, mb, in, fx, err, errsize);
     free(in);
-    return 0;
+    if (rc == -2) goto oom;
+    if (rc) effects_free(fx);
+    return rc;
 oom:
     effects_free(fx);
     snprintf(err, errsize, "out of memory");
     return -2;
+}
+
+/* Sets batch id's claim to c (taking it; NULL: unchanged), before set_prov() commits to it. */
+static void set_claim(mt_ledger *l, const char *id, mt_prov *c) {
+    if (c) put(l, l->claims, id, strlen(id), c);
+}
+
+/* An event's takes (mt_prov blocks one after the other) as one value, or NULL. */
+static takes *takes_block(mt_prov **v, size_t n) {
+    size_t size = sizeof(takes);
+    for (size_t i = 0; i < n; i++) size += v[i]->size;
+    takes *tk = calloc(1, size);
+    if (!tk) return NULL;
+    tk->size = size;
+    tk->n = n;
+    unsigned char *w = tk->blocks;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(w, v[i], v[i]->size);
+        w += v[i]->size;
+    }
+    return tk;
+}
+
+/* The event can no longer be corrected (or just was): forget what it took, claims and credits. */
+static void forget_correction(mt_ledger *l, const unsigned char id[MT_HASH_LEN]) {
+    remove_undoable(l, l->takes, id, MT_HASH_LEN);
+    remove_undoable(l, l->ctakes, id, MT_HASH_LEN);
+    remove_undoable(l, l->memos, id, MT_HASH_LEN);
 }
 
 /* Sets batch id's provenance to p (taking it) and its record's index, holder role and
@@ -638,7 +763,7 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
         batch *b = writable(l, l->batches, id, strlen(id));
         if (!b) return;
         if (kind != K(RECEIVE)) /* its maker can no longer be corrected: forget what it took */
-            remove_undoable(l, l->takes, b->created_by, MT_HASH_LEN);
+            forget_correction(l, b->created_by);
         b->touched = 1;
         if (kind == K(TRANSFER)) {
             b->recycler_own = 0; /* it left its custody */
@@ -746,40 +871,42 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
     if (kind == K(CORRECTION)) {
         const evrec *x = get_event(l, ev->correction->corrected_event_id.data);
         for (size_t k = 0; x && k < fx->n_left && !l->oom; k++) {
+            if (k < fx->n_cleft) set_claim(l, x->t[k].batch, fx->cleft[k]), fx->cleft[k] = NULL;
             set_prov(l, reg, x->t[k].batch, fx->left[k], index);
             fx->left[k] = NULL;
         }
         for (size_t k = 0; x && k < fx->n_out && !l->oom; k++) {
+            if (k < fx->n_cout) set_claim(l, x->t[x->n_in + k].batch, fx->cout[k]), fx->cout[k] = NULL;
             set_prov(l, reg, x->t[x->n_in + k].batch, fx->out[k], index);
             fx->out[k] = NULL;
         }
-        remove_undoable(l, l->takes, ev->correction->corrected_event_id.data, MT_HASH_LEN);
-        return;
-    }
-    for (size_t i = 0; i < fx->n_left && !l->oom; i++) {
-        set_prov(l, reg, ev->inputs[i]->batch_id, fx->left[i], index);
-        fx->left[i] = NULL;
-    }
-    for (size_t o = 0; o < fx->n_out && !l->oom; o++) {
-        set_prov(l, reg, ev->outputs[o]->batch_id, fx->out[o], index);
-        fx->out[o] = NULL;
-    }
-    if (fx->n_taken && !l->oom) {
-        size_t size = sizeof(takes);
-        for (size_t i = 0; i < fx->n_taken; i++) size += fx->taken[i]->size;
-        takes *tk = calloc(1, size);
-        if (!tk) {
-            l->oom = 1;
-            return;
+        forget_correction(l, ev->correction->corrected_event_id.data);
+    } else {
+        for (size_t i = 0; i < fx->n_left && !l->oom; i++) {
+            if (i < fx->n_cleft) set_claim(l, ev->inputs[i]->batch_id, fx->cleft[i]), fx->cleft[i] = NULL;
+            set_prov(l, reg, ev->inputs[i]->batch_id, fx->left[i], index);
+            fx->left[i] = NULL;
         }
-        tk->size = size;
-        tk->n = fx->n_taken;
-        unsigned char *w = tk->blocks;
-        for (size_t i = 0; i < fx->n_taken; i++) {
-            memcpy(w, fx->taken[i], fx->taken[i]->size);
-            w += fx->taken[i]->size;
+        for (size_t o = 0; o < fx->n_out && !l->oom; o++) {
+            if (o < fx->n_cout) set_claim(l, ev->outputs[o]->batch_id, fx->cout[o]), fx->cout[o] = NULL;
+            set_prov(l, reg, ev->outputs[o]->batch_id, fx->out[o], index);
+            fx->out[o] = NULL;
         }
-        put(l, l->takes, a->event_id, MT_HASH_LEN, tk);
+        takes *tk = fx->n_taken && !l->oom ? takes_block(fx->taken, fx->n_taken) : NULL;
+        if (tk) put(l, l->takes, a->event_id, MT_HASH_LEN, tk);
+        else if (fx->n_taken) l->oom = 1;
+        tk = fx->n_ctaken && !l->oom ? takes_block(fx->ctaken, fx->n_ctaken) : NULL;
+        if (tk) put(l, l->ctakes, a->event_id, MT_HASH_LEN, tk);
+        else if (fx->n_ctaken) l->oom = 1;
+    }
+    /* mass balance: the facility's account and what this event earned and allocated */
+    if (fx->mb.account && !l->oom) {
+        put(l, l->accounts, fac, strlen(fac), fx->mb.account);
+        fx->mb.account = NULL;
+    }
+    if (fx->mb.memo && !l->oom) {
+        put(l, l->memos, a->event_id, MT_HASH_LEN, fx->mb.memo);
+        fx->mb.memo = NULL;
     }
 }
 
@@ -862,12 +989,29 @@ static int decide(mt_ledger *l, const mt_registry *reg, const mt_attested *a, mt
     effects fx;
     if (j->out == DECIDE_ACCEPT) {
         char err[sizeof(j->v.detail) - 16];
-        int prc = compute_effects(l, a->ev, &fx, err, sizeof(err));
+        const char *fac = a->ev->facility_id;
+        mt_massbal_ctx mb = {.ev = a->ev,
+                             .key_id = a->env->signatures[0]->key_id,
+                             .notary_time_ms = a->att->notary_time_ms,
+                             .facility = mt_registry_find_facility(reg, fac),
+                             .account = mt_map_get(l->accounts, fac, strlen(fac)),
+                             .voided = a->ev->kind == K(CORRECTION)
+                                           ? mt_map_get(l->memos, a->ev->correction->corrected_event_id.data, MT_HASH_LEN)
+                                           : NULL};
+        int prc = compute_effects(l, a->ev, &mb, &fx, err, sizeof(err));
+        if (prc == 0 && mt_massbal_apply(&mb, mt_massbal_covers(&mb) ? fx.cout : NULL, &fx.mb) < 0) {
+            effects_free(&fx);
+            prc = -2;
+        }
         if (prc == -2) {
             l->oom = 1;
             return 0;
         }
         if (prc == -1) reject(j, R(MALFORMED_EVENT), "provenance: %s", err);
+        if (prc == 0 && fx.mb.code) {
+            reject(j, fx.mb.code, "%s", fx.mb.detail);
+            effects_free(&fx);
+        }
     }
     if (j->out == DECIDE_ACCEPT) {
         /* the batches whose provenance this decision changes */
@@ -1315,51 +1459,76 @@ Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, 
                          .ledger_index = b->prov_index,
                          .in_transit = b->transit_to[0] != '\0',
                          .holder_role = (Mintrace__V1__FacilityRole)b->holder_role};
-    return mt_prov_record_new(p, &meta);
+    Mintrace__V1__ProvenanceRecord *rec = mt_prov_record_new(p, &meta);
+    const mt_prov *claim = get_claim(l, batch_id);
+    if (rec && claim) mt_massbal_record(rec, claim);
+    return rec;
+}
+
+const mt_prov *mt_ledger_claim(const mt_ledger *l, const char *batch_id) {
+    return get_claim(l, batch_id);
+}
+
+const mt_massbal_account *mt_ledger_account(const mt_ledger *l, const char *facility_id) {
+    return mt_map_get(l->accounts, facility_id, strlen(facility_id));
 }
 
 typedef struct root_q {
     const batch **v;
     size_t n;
-    size_t bytes;
 } root_q;
 
 static void root_one(void *arg, const void *key, size_t klen, void *value) {
     (void)key;
     (void)klen;
     root_q *q = arg;
-    const batch *b = value;
-    q->v[q->n++] = b;
-    q->bytes += 4 + strlen(b->id) + MT_HASH_LEN;
+    q->v[q->n++] = value;
 }
 
 static int by_id(const void *a, const void *b) {
     return strcmp((*(const batch *const *)a)->id, (*(const batch *const *)b)->id);
 }
 
+/* Every batch ever made, sorted by id, and their state leaves; NULL (nothing allocated) when out
+ * of memory. */
+static unsigned char (*state_leaves(const mt_ledger *l, root_q *q))[MT_HASH_LEN] {
+    q->n = 0;
+    q->v = malloc((mt_map_count(l->batches) + 1) * sizeof(batch *));
+    unsigned char (*leaves)[MT_HASH_LEN] = malloc((mt_map_count(l->batches) + 1) * MT_HASH_LEN);
+    if (!q->v || !leaves) {
+        free(q->v);
+        free(leaves);
+        return NULL;
+    }
+    mt_map_foreach(l->batches, root_one, q);
+    qsort(q->v, q->n, sizeof(*q->v), by_id);
+    for (size_t i = 0; i < q->n; i++) (void)mt_prov_state_leaf(q->v[i]->id, q->v[i]->prov_commit, leaves[i]);
+    return leaves;
+}
+
 int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]) {
-    root_q q = {malloc((mt_map_count(l->batches) + 1) * sizeof(batch *)), 0, 0};
-    if (!q.v) return -1;
-    mt_map_foreach(l->batches, root_one, &q);
-    qsort(q.v, q.n, sizeof(*q.v), by_id);
-    unsigned char *buf = malloc(q.bytes + 1), *w = buf;
-    if (!buf) {
-        free(q.v);
-        return -1;
-    }
-    for (size_t i = 0; i < q.n; i++) {
-        size_t len = strlen(q.v[i]->id);
-        *w++ = (unsigned char)(len >> 24);
-        *w++ = (unsigned char)(len >> 16);
-        *w++ = (unsigned char)(len >> 8);
-        *w++ = (unsigned char)len;
-        memcpy(w, q.v[i]->id, len);
-        w += len;
-        memcpy(w, q.v[i]->prov_commit, MT_HASH_LEN);
-        w += MT_HASH_LEN;
-    }
-    mt_sha256(buf, q.bytes, out);
-    free(buf);
+    root_q q;
+    unsigned char (*leaves)[MT_HASH_LEN] = state_leaves(l, &q);
+    if (!leaves) return -1;
+    mt_merkle_root((const unsigned char(*)[MT_HASH_LEN])leaves, q.n, out);
+    free(leaves);
     free(q.v);
     return 0;
+}
+
+int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_t *leaf_index, uint64_t *leaf_count,
+                               unsigned char (*path)[MT_HASH_LEN], size_t *path_len) {
+    root_q q;
+    unsigned char (*leaves)[MT_HASH_LEN] = state_leaves(l, &q);
+    if (!leaves) return -1;
+    int rc = 1;
+    for (size_t i = 0; i < q.n && rc == 1; i++)
+        if (strcmp(q.v[i]->id, batch_id) == 0) {
+            *leaf_index = i;
+            *leaf_count = q.n;
+            rc = mt_merkle_inclusion_proof((const unsigned char(*)[MT_HASH_LEN])leaves, q.n, i, path, path_len) ? -1 : 0;
+        }
+    free(leaves);
+    free(q.v);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "massbal.h"
 #include "provenance.h"
 #include "notary.h"
 #include "registry.h"
@@ -129,9 +130,22 @@ const mt_prov *mt_ledger_provenance(const mt_ledger *l, const char *batch_id);
  * the provenance topic; NULL for an unknown batch or out of memory. mt_prov_record_free() it. */
 Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, const char *batch_id);
 
-/* The provenance state root (Checkpoint.provenance_root): SHA-256 over every batch ever made, in
- * bytewise order of batch id, of 4-byte big-endian id length || id || mt_prov_record_commit()
- * of its latest record. O(batches log batches). Returns 0, or -1 when out of memory. */
+/* Mass balance (massbal.h): the recycled claim of batch_id when a facility under mass balance
+ * made it or an ancestor (NULL otherwise: its claim is its provenance), and a facility's credit
+ * account (NULL: it never had one). Valid until the next change to the ledger. */
+const mt_prov *mt_ledger_claim(const mt_ledger *l, const char *batch_id);
+const mt_massbal_account *mt_ledger_account(const mt_ledger *l, const char *facility_id);
+
+/* The provenance state root (Checkpoint.provenance_root): the RFC 9162 Merkle root over every
+ * batch ever made, in bytewise order of batch id, each leaf mt_prov_state_leaf() of the id and
+ * the mt_prov_record_commit() of its latest record (docs/accounting.md, "State root").
+ * O(batches log batches). Returns 0, or -1 when out of memory. */
 int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]);
+
+/* The inclusion proof of batch_id's latest record in that tree: its leaf index, the number of
+ * leaves, and the path (room for MT_MERKLE_MAX_INCLUSION hashes). Returns 0, 1 for an unknown
+ * batch, or -1 when out of memory. */
+int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_t *leaf_index, uint64_t *leaf_count,
+                               unsigned char (*path)[MT_HASH_LEN], size_t *path_len);
 
 #endif

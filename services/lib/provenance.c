@@ -373,6 +373,51 @@ void mt_prov_reclassify(mt_prov *p, mt_prov_class cls) {
     normalize(p);
 }
 
+int mt_prov_relabel(mt_prov **pp, const char *element, mt_prov_class cls, uint64_t mg, char *errstr,
+                    size_t errstr_size) {
+    const mt_prov *p = *pp;
+    if (cls != MT_PROV_PRE_CONSUMER && cls != MT_PROV_POST_CONSUMER)
+        return fail(errstr, errstr_size, "relabel: the class is pre- or post-consumer");
+    if (mg == 0) return 0;
+    uint64_t *w = malloc((2 * p->n + 1) * sizeof(*w));
+    if (!w) return fail(errstr, errstr_size, "out of memory");
+    uint64_t *cut = w + p->n, have = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const mt_prov_cell *c = &p->cell[i];
+        int ok = !strncmp(c->element, element, sizeof(c->element)) && c->recycled == MT_PROV_NOT_RECYCLED &&
+                 !is_unattributed(c) && memcmp(c->extraction, MT_PROV_UNTRACKED, 3) != 0;
+        have += (w[i] = ok ? c->mg : 0);
+    }
+    if (have < mg) {
+        free(w);
+        return fail(errstr, errstr_size, "%s: %llu mg to relabel, %llu mg of tracked, not recycled mass", element,
+                    (unsigned long long)mg, (unsigned long long)have);
+    }
+    mt_prov *q = alloc_cells(2 * p->n);
+    if (!q || apportion(w, p->n, have, mg, cut)) {
+        free(q);
+        free(w);
+        return fail(errstr, errstr_size, "out of memory");
+    }
+    q->mass_mg = p->mass_mg;
+    for (size_t i = 0; i < p->n; i++) {
+        mt_prov_cell c;
+        memcpy(&c, &p->cell[i], sizeof(c));
+        c.mg = p->cell[i].mg - cut[i];
+        if (c.mg) push(q, &c);
+        if (cut[i]) {
+            c.mg = cut[i];
+            c.recycled = (uint8_t)cls;
+            push(q, &c);
+        }
+    }
+    free(w);
+    normalize(q);
+    free(*pp);
+    *pp = q;
+    return 0;
+}
+
 int mt_prov_set_processing(mt_prov *p, const char *country, char *errstr, size_t errstr_size) {
     if (!country_ok(country))
         return fail(errstr, errstr_size, "'%s' is not a country code", country ? country : "(null)");
@@ -620,6 +665,8 @@ int mt_prov_apply(const Mintrace__V1__BatchEvent *ev, const mt_prov_input *in, m
             outs[j] = (mt_prov_output){ev->outputs[j]->mass_mg, ev->outputs[j]->elements, ev->outputs[j]->n_elements};
         if (mt_prov_split(pool, outs, no, o, NULL, errstr, errstr_size)) goto done;
         break;
+    case K(BALANCE): /* credits, not material */
+        break;
     case K(CORRECTION):
         fail(errstr, errstr_size, "CORRECTION: give the voided event's takes back with mt_prov_add()");
         goto done;
@@ -750,5 +797,19 @@ int mt_prov_record_commit(const Mintrace__V1__ProvenanceRecord *rec, unsigned ch
     protobuf_c_message_pack(&rec->base, buf);
     mt_sha256(buf, len, out);
     free(buf);
+    return 0;
+}
+
+int mt_prov_state_leaf(const char *batch_id, const unsigned char commit[MT_HASH_LEN], unsigned char leaf[MT_HASH_LEN]) {
+    unsigned char b[5 + 255 + MT_HASH_LEN];
+    size_t len = strlen(batch_id);
+    if (len > 255) return -1; /* ids are at most 127 bytes (event.c); a proof may say otherwise */
+    b[0] = 0x00;
+    b[1] = b[2] = 0;
+    b[3] = (unsigned char)(len >> 8);
+    b[4] = (unsigned char)len;
+    memcpy(b + 5, batch_id, len);
+    memcpy(b + 5 + len, commit, MT_HASH_LEN);
+    mt_sha256(b, 5 + len + MT_HASH_LEN, leaf);
     return 0;
 }

@@ -142,6 +142,13 @@ int mt_prov_add(mt_prov **acc, const mt_prov *part, char *errstr, size_t errstr_
  * (docs/accounting.md D2). Extraction countries are kept. Cells that become equal are merged. */
 void mt_prov_reclassify(mt_prov *p, mt_prov_class cls);
 
+/* Mass balance (docs/accounting.md M4): relabels mg of element's not-recycled, tracked cells
+ * (extraction neither XA nor XU) as class cls (PRE or POST), cut from them by largest remainder
+ * (R1), so extraction and processing countries are untouched; *p is replaced by a new block.
+ * Returns 0, or -1 (fewer such mg than asked, a bad class, out of memory) with *p unchanged. */
+int mt_prov_relabel(mt_prov **p, const char *element, mt_prov_class cls, uint64_t mg, char *errstr,
+                    size_t errstr_size);
+
 /* PROCESS and RECYCLE: every cell except unattributed ones is now processed in country (the
  * country of the last processing step, docs/accounting.md D4). Returns 0, or -1 when country is
  * not two capital letters. */
@@ -185,6 +192,7 @@ typedef struct mt_prov_input {
  *   TRANSFER           nothing changes (left[i] is a copy)
  *   RECEIVE            each batch loses, proportionally, what was sent but not received
  *                      (in[i].batch->mass_mg - ev->inputs[i]->mass_mg)
+ *   BALANCE            nothing (it moves credits, not material: massbal.h)
  * left[i] gets input i after the event (n_inputs entries), out[o] output o (n_outputs
  * entries); both arrays are filled only on success. CORRECTION is not handled here: give the
  * voided event's takes back with mt_prov_add() and drop its outputs. Returns 0, or -1 with
@@ -214,5 +222,11 @@ void mt_prov_record_free(Mintrace__V1__ProvenanceRecord *rec);
  * serialization (protobuf-c writes fields in number order, so the same record gives the same
  * bytes). Returns 0, or -1 when out of memory. */
 int mt_prov_record_commit(const Mintrace__V1__ProvenanceRecord *rec, unsigned char out[MT_HASH_LEN]);
+
+/* A batch's leaf in the provenance state tree (RFC 9162 leaf hashing):
+ *   SHA-256(0x00 | u32 big-endian length of id | id | commit)
+ * where commit is SHA-256 of the record's serialization, as published on the provenance topic.
+ * Returns 0, or -1 for an id longer than 255 bytes (never a batch's: ids are at most 127). */
+int mt_prov_state_leaf(const char *batch_id, const unsigned char commit[MT_HASH_LEN], unsigned char leaf[MT_HASH_LEN]);
 
 #endif

@@ -41,7 +41,7 @@ void mt_provenance_describe(FILE *fp, const Mintrace__V1__ProvenanceRecord *r) {
         if (!e->total_mg) continue;
         kg(m, sizeof(m), e->total_mg);
         pct(p1, sizeof(p1), e->recycled_pre_consumer_mg + e->recycled_post_consumer_mg, e->total_mg);
-        fprintf(fp, "  %-3s %14s  recycled %s", e->element, m, p1);
+        fprintf(fp, "  %-3s %14s  recycled %s%s", e->element, m, r->mass_balance ? "(physical) " : "", p1);
         if (e->recycled_pre_consumer_mg || e->recycled_post_consumer_mg) {
             pct(p1, sizeof(p1), e->recycled_pre_consumer_mg, e->total_mg);
             pct(p2, sizeof(p2), e->recycled_post_consumer_mg, e->total_mg);
@@ -50,5 +50,16 @@ void mt_provenance_describe(FILE *fp, const Mintrace__V1__ProvenanceRecord *r) {
         countries(fp, ";  mined in", e->extraction, e->n_extraction, e->total_mg);
         countries(fp, ";  processed in", e->processing, e->n_processing, e->total_mg);
         fputc('\n', fp);
+        if (r->mass_balance) { /* the claim: allocated credits, a book-keeping figure (docs/accounting.md M5) */
+            uint64_t pre = e->mass_balance_pre_consumer_mg, post = e->mass_balance_post_consumer_mg;
+            pct(p1, sizeof(p1), pre + post, e->total_mg);
+            fprintf(fp, "      %14s  recycled under mass balance %s (allocated credits, not physical", "", p1);
+            if (pre || post) {
+                pct(p1, sizeof(p1), pre, e->total_mg);
+                pct(p2, sizeof(p2), post, e->total_mg);
+                fprintf(fp, "; pre-consumer %s, post-consumer %s", p1, p2);
+            }
+            fprintf(fp, ")\n");
+        }
     }
 }

@@ -237,6 +237,7 @@ int mt_role_allows(Mintrace__V1__FacilityRole role, Mintrace__V1__EventKind kind
     case MINTRACE__V1__EVENT_KIND__EVENT_KIND_LOSS:
     case MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXIT:
     case MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION:
+    case MINTRACE__V1__EVENT_KIND__EVENT_KIND_BALANCE: /* the ledger refuses it from a facility not under mass balance */
         return role >= MINTRACE__V1__FACILITY_ROLE__FACILITY_ROLE_MINE &&
                role <= MINTRACE__V1__FACILITY_ROLE__FACILITY_ROLE_TRADER;
     default: return 0;

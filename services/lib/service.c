@@ -47,25 +47,7 @@ int mt_service_init(mt_service *s, const char *prog, const char *usage, const mt
         mt_log_error("no brokers: give -b host:port, MINTRACE_BROKERS or brokers= in a config file");
         return MT_EXIT_USAGE;
     }
-    if (need & MT_NEED_REGISTRY) {
-        const char *path = mt_config_get(s->cfg, "registry.file");
-        const char *gov = mt_config_get(s->cfg, "governance.key");
-        unsigned char *gov_pk = s->gov_pk;
-        if (!path || !gov) {
-            mt_log_error("need registry.file and governance.key (--registry, --governance-key, or their "
-                         "MINTRACE_ variables)");
-            return MT_EXIT_USAGE;
-        }
-        if (mt_pubkey_load(gov_pk, gov, err, sizeof(err))) {
-            mt_log_error("%s", err);
-            return MT_EXIT_USAGE;
-        }
-        s->reg = mt_registry_load(path, gov_pk, mt_config_get(s->cfg, "network.id"), err, sizeof(err));
-        if (!s->reg) {
-            mt_log_error("%s", err);
-            return MT_EXIT_USAGE;
-        }
-    }
+    if ((need & MT_NEED_REGISTRY) && mt_service_load_registry(s)) return MT_EXIT_USAGE;
     if (need & MT_FOLLOW_REGISTRY) { /* newer registry versions take effect as they arrive */
         char topic[200];
         s->follow = mt_registry_follower_new(mt_config_get(s->cfg, "brokers"), mt_config_kafka_props(s->cfg),
@@ -88,6 +70,27 @@ int mt_service_init(mt_service *s, const char *prog, const char *usage, const mt
         }
     }
     return -1;
+}
+
+int mt_service_load_registry(mt_service *s) {
+    char err[512];
+    const char *path = mt_config_get(s->cfg, "registry.file");
+    const char *gov = mt_config_get(s->cfg, "governance.key");
+    if (!path || !gov) {
+        mt_log_error("need registry.file and governance.key (--registry, --governance-key, or their "
+                     "MINTRACE_ variables)");
+        return -1;
+    }
+    if (mt_pubkey_load(s->gov_pk, gov, err, sizeof(err))) {
+        mt_log_error("%s", err);
+        return -1;
+    }
+    s->reg = mt_registry_load(path, s->gov_pk, mt_config_get(s->cfg, "network.id"), err, sizeof(err));
+    if (!s->reg) {
+        mt_log_error("%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 const char *mt_service_topic(const mt_service *s, const char *short_name, char *buf, size_t size) {

@@ -35,6 +35,11 @@ extern volatile sig_atomic_t mt_run;
 int mt_service_init(mt_service *s, const char *prog, const char *usage, const mt_option *opts, int need,
                     int argc, char **argv);
 
+/* Loads the registry file and governance key named by the settings into s->reg and s->gov_pk
+ * (what MT_NEED_REGISTRY does, for programs that need them only sometimes). Returns 0, or -1
+ * after logging why. */
+int mt_service_load_registry(mt_service *s);
+
 /* The full name of a topic: the topic prefix + short ("ledger"). Valid until the next call
  * with the same buffer. */
 const char *mt_service_topic(const mt_service *s, const char *short_name, char *buf, size_t size);

@@ -13,5 +13,8 @@ int cmd_inventory(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_provenance(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
+int cmd_prove(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
+int cmd_passport(int argc, char **argv);
 
 #endif

@@ -20,13 +20,16 @@ static const struct {
     {"lineage", cmd_lineage, "a batch's ancestry back to its mines and recyclers: text, and DOT/SVG with --dot"},
     {"inventory", cmd_inventory, "what a facility holds now (batches, masses, in transit), from the journal"},
     {"simulate", cmd_simulate, "a deterministic rare-earth chain: keys, registry and (--emit) its signed events"},
+    {"prove", cmd_prove, "an inclusion proof of an event (or, --state, a batch's figures) against the newest checkpoint"},
+    {"verify-proof", cmd_verify_proof, "check a proof or a passport offline, with the aggregator's public key alone"},
+    {"passport", cmd_passport, "a batch's product passport: its recycled content and origin, proven"},
     {"seal", cmd_seal, "sign one JSON event exactly as written, seq and prev included (tests, tooling)"},
 };
 
 static void usage(FILE *fp) {
     fprintf(fp, "usage: mintrace COMMAND [options] [args]   (mintrace COMMAND --help for more)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv) {

@@ -1,11 +1,12 @@
 // Checks the JSON Schemas in schemas/ with ajv (draft 2020-12), run by tests/lint.sh:
 //   - every schemas/*.schema.json compiles in ajv's strict mode;
-//   - schemas/topics.json is valid against schemas/topics.schema.json;
+//   - schemas/topics.json is valid against schemas/topics.schema.json, and every shipped policy
+//     deploy/policies/*.json against schemas/policy.schema.json;
 //   - every tests/schemas/examples/<Message>/*.json is valid against schemas/<Message>.schema.json
 //     and every tests/schemas/bad/<Message>/*.json is not;
 //   - with --codec PATH (build/tools/json_schema): the C codec reads every example and refuses
 //     every bad one, and the JSON it writes back for an example is valid too, so the schemas,
-//     the codec's reader and its writer agree. ("topics" is not a proto message: schema only.)
+//     the codec's reader and its writer agree. ("topics" and "policy" are not proto messages: schema only.)
 //   - every message schema has at least one example.
 // Prints each failure, then "schemas: N passed, N failed"; exits 1 on any failure.
 //   node tests/schemas/validate.mjs [--codec build/tools/json_schema] [--schemas DIR] [-v]
@@ -80,6 +81,10 @@ function validate(name, path, doc, expectValid, what) {
   const path = join(schemasDir, "topics.json");
   if (existsSync(path))
     validate("topics", path, JSON.parse(readFileSync(path, "utf8")), true, `${rel(path)} is valid`);
+  const policies = join(root, "deploy/policies");
+  for (const f of listJson(policies))
+    validate("policy", join(policies, f), JSON.parse(readFileSync(join(policies, f), "utf8")), true,
+             `${rel(join(policies, f))} is valid`);
 }
 
 // Runs the codec on a file: {status, stdout, stderr}.
@@ -107,7 +112,7 @@ for (const [kind, expectValid] of [["examples", true], ["bad", false]]) {
       }
       if (expectValid) examples.add(name);
       validate(name, path, doc, expectValid, `${rel(path)} is ${expectValid ? "valid" : "invalid"}`);
-      if (!codec || name === "topics") continue;
+      if (!codec || name === "topics" || name === "policy") continue;
       const r = runCodec(name, path);
       if (r.status !== 0 && r.status !== 1) {
         fail(`${rel(path)}: codec failed to run`, r.stderr);

@@ -36,6 +36,7 @@ static const ProtobufCMessageDescriptor *const TOP[] = {
     &mintrace__v1__ledger_entry__descriptor,      &mintrace__v1__receipt__descriptor,
     &mintrace__v1__checkpoint__descriptor,        &mintrace__v1__provenance_record__descriptor,
     &mintrace__v1__facility_record__descriptor,   &mintrace__v1__registry__descriptor,
+    &mintrace__v1__finding__descriptor,
 };
 
 #define ID_PREFIX "urn:mintrace:schema:"

@@ -7,6 +7,9 @@
 
 #include "journal.h"
 #include "ledger.h"
+#include "merkle.h"
+#include "passport.h"
+#include "proof.h"
 
 #define ROLE(r)   MINTRACE__V1__FACILITY_ROLE__FACILITY_ROLE_##r
 #define REASON(r) MINTRACE__V1__REASON_CODE__REASON_CODE_##r
@@ -22,6 +25,7 @@
 #define RECYCLER "RECYCLER-D" /* role RECYCLER */
 #define TRADER   "TRADER-E"   /* role TRADER (and, in the notary's registry only, the stranger key) */
 #define NOTARY   "NOTARY-N"   /* role NOTARY */
+#define MB       "MAGNET-MB"  /* role MAGNET_MAKER under mass balance: keys magnet_mb (the account's), magnet_mb2 */
 
 /* Times, Unix ms. Events happen at T_EVENT unless a test says otherwise; the notary attests at
  * T_NOTARY. */
@@ -70,11 +74,12 @@ typedef struct lt_dec {
 
 typedef struct lt {
     mt_keypair gov, mine, mine_revoked, mine_window, refiner, magnet, recycler, trader, notary, stranger;
+    mt_keypair magnet_mb, magnet_mb2;
     fx_registry_msg msg, msg_n;
     mt_registry *reg;   /* the ledger's */
     mt_registry *reg_n; /* the notary's */
     mt_ledger *l;
-    lt_chain c_mine, c_refiner, c_magnet, c_recycler, c_trader;
+    lt_chain c_mine, c_refiner, c_magnet, c_recycler, c_trader, c_mb, c_mb2;
     lt_msg *msgs;
     lt_dec *dec;
     size_t n_dec, cap_dec;
@@ -96,6 +101,10 @@ static void lt_registry_msg(lt *t, fx_registry_msg *m, int notary_view)
     fx_facility_add_key(f, &t->trader, 0, 0, 0);
     if (notary_view) fx_facility_add_key(f, &t->stranger, 0, 0, 0);
     fx_facility_add_key(fx_registry_add_facility(m, NOTARY, ROLE(NOTARY)), &t->notary, 0, 0, 0);
+    f = fx_registry_add_facility(m, MB, ROLE(MAGNET_MAKER));
+    f->rec.accounting_method = MINTRACE__V1__ACCOUNTING_METHOD__ACCOUNTING_METHOD_MASS_BALANCE;
+    fx_facility_add_key(f, &t->magnet_mb, 0, 0, 0);
+    fx_facility_add_key(f, &t->magnet_mb2, 0, 0, 0);
 }
 
 static mt_registry *lt_registry_load(lt *t, fx_registry_msg *m)
@@ -114,8 +123,8 @@ static int setup(void **state)
 {
     lt *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    mt_keypair *kps[] = {&t->gov,    &t->mine,     &t->mine_revoked, &t->mine_window, &t->refiner,
-                         &t->magnet, &t->recycler, &t->trader,       &t->notary,      &t->stranger};
+    mt_keypair *kps[] = {&t->gov,    &t->mine,     &t->mine_revoked, &t->mine_window, &t->refiner,  &t->magnet,
+                         &t->recycler, &t->trader, &t->notary,       &t->stranger,    &t->magnet_mb, &t->magnet_mb2};
     for (size_t i = 0; i < sizeof(kps) / sizeof(kps[0]); i++) assert_int_equal(mt_keypair_generate(kps[i]), 0);
     lt_registry_msg(t, &t->msg, 0);
     lt_registry_msg(t, &t->msg_n, 1);
@@ -128,6 +137,8 @@ static int setup(void **state)
     t->c_magnet = (lt_chain){.kp = &t->magnet, .facility = MAGNET};
     t->c_recycler = (lt_chain){.kp = &t->recycler, .facility = RECYCLER};
     t->c_trader = (lt_chain){.kp = &t->trader, .facility = TRADER};
+    t->c_mb = (lt_chain){.kp = &t->magnet_mb, .facility = MB};
+    t->c_mb2 = (lt_chain){.kp = &t->magnet_mb2, .facility = MB};
     t->offset = 100;
     *state = t;
     return 0;
@@ -153,8 +164,8 @@ static int teardown(void **state)
     }
     lt_reset_decisions(t);
     free(t->dec);
-    mt_keypair *kps[] = {&t->gov,    &t->mine,     &t->mine_revoked, &t->mine_window, &t->refiner,
-                         &t->magnet, &t->recycler, &t->trader,       &t->notary,      &t->stranger};
+    mt_keypair *kps[] = {&t->gov,    &t->mine,     &t->mine_revoked, &t->mine_window, &t->refiner,  &t->magnet,
+                         &t->recycler, &t->trader, &t->notary,       &t->stranger,    &t->magnet_mb, &t->magnet_mb2};
     for (size_t i = 0; i < sizeof(kps) / sizeof(kps[0]); i++) mt_keypair_wipe(kps[i]);
     free(t);
     return 0;
@@ -2204,6 +2215,145 @@ static void test_provenance_replay_identical(void **state)
     mt_ledger_free(l2);
 }
 
+/* Every batch's record is proven against the state root: its leaf from the record's published
+ * bytes, the proof from the ledger; a changed record or a wrong batch id is not. */
+static void test_provenance_state_proof(void **state)
+{
+    lt *t = *state;
+    lt_closed_loop(t);
+    unsigned char root[MT_HASH_LEN], path[MT_MERKLE_MAX_INCLUSION][MT_HASH_LEN];
+    assert_int_equal(mt_ledger_provenance_root(t->l, root), 0);
+    static const char *ids[] = {"ORE-1", "OX-1", "MAG-1", "SWARF-1", "REC-1", "MAG-2", "SWARF-2"};
+    uint64_t seen = 0;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        uint64_t idx = 99, count = 0;
+        size_t plen = 0;
+        assert_int_equal(mt_ledger_provenance_proof(t->l, ids[i], &idx, &count, path, &plen), 0);
+        Mintrace__V1__ProvenanceRecord *r = mt_ledger_provenance_record(t->l, ids[i]);
+        size_t len;
+        uint8_t *bytes = mt_message_pack(&r->base, &len);
+        unsigned char commit[MT_HASH_LEN], leaf[MT_HASH_LEN];
+        mt_sha256(bytes, len, commit);
+        assert_int_equal(mt_prov_state_leaf(ids[i], commit, leaf), 0);
+        if (mt_merkle_verify_inclusion(leaf, idx, count, (const unsigned char(*)[32])path, plen, root))
+            fail_msg("%s: state proof does not verify", ids[i]);
+        assert_int_not_equal(mt_prov_state_leaf("MAG-3", commit, leaf), -1);
+        assert_int_equal(mt_merkle_verify_inclusion(leaf, idx, count, (const unsigned char(*)[32])path, plen, root), -1);
+        bytes[len - 1] ^= 1;
+        mt_sha256(bytes, len, commit);
+        assert_int_equal(mt_prov_state_leaf(ids[i], commit, leaf), 0);
+        assert_int_equal(mt_merkle_verify_inclusion(leaf, idx, count, (const unsigned char(*)[32])path, plen, root), -1);
+        seen |= 1ull << idx;
+        free(bytes);
+        mt_prov_record_free(r);
+    }
+    assert_int_equal(seen, 0x7f); /* seven distinct leaves, 0..6 */
+    uint64_t idx, count;
+    size_t plen;
+    assert_int_equal(mt_ledger_provenance_proof(t->l, "NOPE", &idx, &count, path, &plen), 1);
+}
+
+/* A checkpoint over the recorded journal, signed by agg: its envelope bytes (free()). */
+static uint8_t *lt_checkpoint(lt *t, const mt_keypair *agg, unsigned char (**leaves)[MT_HASH_LEN], size_t *len)
+{
+    *leaves = malloc((t->n_dec + 1) * MT_HASH_LEN);
+    assert_non_null(*leaves);
+    for (size_t i = 0; i < t->n_dec; i++) {
+        Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, t->dec[i].entry_len, t->dec[i].entry);
+        assert_non_null(e);
+        assert_int_equal(mt_journal_leaf_of(e, (*leaves)[i]), 0);
+        assert_memory_equal(e->leaf_hash.data, (*leaves)[i], MT_HASH_LEN); /* the writer and the reader agree */
+        mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    }
+    unsigned char root[MT_HASH_LEN], proot[MT_HASH_LEN];
+    mt_merkle_root((const unsigned char(*)[MT_HASH_LEN]) * leaves, t->n_dec, root);
+    assert_int_equal(mt_ledger_provenance_root(t->l, proot), 0);
+    Mintrace__V1__Checkpoint cp = MINTRACE__V1__CHECKPOINT__INIT;
+    cp.network_id = (char *)NET;
+    cp.tree_size = t->n_dec;
+    cp.root = (ProtobufCBinaryData){MT_HASH_LEN, root};
+    cp.provenance_root = (ProtobufCBinaryData){MT_HASH_LEN, proot};
+    cp.time_ms = FX_T_NOW;
+    size_t plen;
+    uint8_t *payload = mt_message_pack(&cp.base, &plen), *env;
+    assert_int_equal(mt_envelope_seal(agg, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR, MT_PAYLOAD_CHECKPOINT,
+                                      payload, plen, &env, len),
+                     0);
+    free(payload);
+    return env;
+}
+
+/* A proof survives JSON and verifies with the aggregator key alone; a flipped byte, another key,
+ * or an edited passport figure does not. */
+static void test_proofs_and_passport(void **state)
+{
+    lt *t = *state;
+    char err[256];
+    lt_closed_loop(t);
+    mt_keypair agg, other;
+    assert_int_equal(mt_keypair_generate(&agg), 0);
+    assert_int_equal(mt_keypair_generate(&other), 0);
+    unsigned char(*leaves)[MT_HASH_LEN];
+    size_t cp_len;
+    uint8_t *cp_env = lt_checkpoint(t, &agg, &leaves, &cp_len);
+
+    for (int kind = MT_PROOF_EVENT; kind <= MT_PROOF_STATE; kind++) {
+        mt_proof p = {.kind = kind}, q;
+        mt_proof_result r;
+        p.checkpoint = malloc(cp_len);
+        memcpy(p.checkpoint, cp_env, cp_len);
+        p.checkpoint_len = cp_len;
+        if (kind == MT_PROOF_EVENT) {
+            size_t k = t->n_dec / 2;
+            p.item = malloc(t->dec[k].entry_len);
+            memcpy(p.item, t->dec[k].entry, t->dec[k].entry_len);
+            p.item_len = t->dec[k].entry_len;
+            assert_int_equal(mt_merkle_inclusion_proof((const unsigned char(*)[32])leaves, t->n_dec, k, p.path, &p.path_len), 0);
+        } else {
+            assert_int_equal(mt_ledger_provenance_proof(t->l, "MAG-2", &p.leaf_index, &p.leaf_count, p.path, &p.path_len), 0);
+            Mintrace__V1__ProvenanceRecord *rec = mt_ledger_provenance_record(t->l, "MAG-2");
+            p.item = mt_message_pack(&rec->base, &p.item_len);
+            mt_prov_record_free(rec);
+        }
+        json_t *j = mt_proof_to_json(&p);
+        assert_non_null(j);
+        assert_int_equal(mt_proof_from_json(j, &q, err, sizeof(err)), 0);
+        if (mt_proof_verify(&q, agg.pk, &r, err, sizeof(err))) fail_msg("proof %d refused: %s", kind, err);
+        assert_int_equal(r.cp->tree_size, t->n_dec);
+        if (kind == MT_PROOF_STATE) {
+            assert_string_equal(r.rec->batch_id, "MAG-2");
+            json_t *pp = mt_passport_new(r.rec, r.cp, json_deep_copy(j));
+            assert_non_null(pp);
+            assert_int_equal(mt_passport_check(pp, r.rec, r.cp, err, sizeof(err)), 0);
+            json_t *rc = json_object_get(pp, "recycledContent"); /* Nd is 10 % pre-consumer (80 of 800 mg) */
+            assert_string_equal(json_string_value(json_object_get(json_array_get(rc, 1), "element")), "Nd");
+            assert_true(json_real_value(json_object_get(json_array_get(rc, 1), "preConsumerShare")) == 10.0);
+            json_object_set_new(json_array_get(rc, 1), "preConsumerShare", json_real(25.0));
+            assert_int_equal(mt_passport_check(pp, r.rec, r.cp, err, sizeof(err)), -1);
+            assert_non_null(strstr(err, "recycledContent"));
+            json_decref(pp);
+        } else {
+            assert_int_equal(r.entry->index, t->n_dec / 2);
+        }
+        mt_proof_result_release(&r);
+        assert_int_equal(mt_proof_verify(&q, other.pk, &r, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "not signed by aggregator key"));
+        mt_proof_result_release(&r);
+        q.item[q.item_len - 1] ^= 0x01; /* the last byte of the entry or record */
+        assert_int_equal(mt_proof_verify(&q, agg.pk, &r, err, sizeof(err)), -1);
+        mt_proof_result_release(&r);
+        q.item[q.item_len - 1] ^= 0x01;
+        q.path[0][5] ^= 0x80;
+        assert_int_equal(mt_proof_verify(&q, agg.pk, &r, err, sizeof(err)), -1);
+        mt_proof_result_release(&r);
+        mt_proof_release(&q);
+        mt_proof_release(&p);
+        json_decref(j);
+    }
+    free(leaves);
+    free(cp_env);
+}
+
 /* A RECYCLE site standing in a provenance code is MALFORMED_EVENT. */
 static void test_provenance_pseudo_country_rejected(void **state)
 {
@@ -2323,6 +2473,431 @@ static void test_inventory_held_and_in_transit(void **state)
     assert_string_equal(lt_inventory(t->l, MAGNET, buf, sizeof(buf)), "");
 }
 
+/* =============================== mass balance (docs/accounting.md section 7) =============================== */
+
+#define DAY_MS   86400000LL
+#define T_JAN1   1704067200000LL            /* 2024-01-01 00:00 UTC */
+#define T_MAR31  (T_JAN1 + 90 * DAY_MS)     /* 2024-03-31 */
+#define T_APR1   (T_JAN1 + 91 * DAY_MS)     /* 2024-04-01: the deadline of a period opened on 1 January */
+#define T_APR2   (T_JAN1 + 92 * DAY_MS)     /* 2024-04-02 */
+#define PRE      MT_PROV_PRE_CONSUMER
+#define BAL(t)   mt_massbal_balance(mt_ledger_account((t)->l, MB), "Nd", PRE)
+
+/* What the mass-balance magnet maker holds before it transforms anything: OX-R (1,200 mg, Nd
+ * 1,000 of which 200 pre-consumer: Nd 800 refined from Indian ore, Nd 200 recovered from
+ * untracked pre-consumer scrap) and OX-V2 (960 mg, Nd 800, not recycled). */
+static void lt_mb_stock(lt *t)
+{
+    ACCEPT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'EXTRACT','extract':{'deposit':'Chavara'},'outputs':[{'batch_id':'ORE-V','material':"
+                      "'ore','mass_mg':20000,'elements':[{'element':'Nd','mass_mg':2000}]}]}"));
+    lt_move(t, &t->c_mine, &t->c_refiner, "ORE-V", 20000);
+    ACCEPT(t, lt_next(t, &t->c_refiner, NULL,
+                      "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-V','mass_mg':20000}],'outputs':[{'batch_id':'OX-V',"
+                      "'material':'Nd-oxide','mass_mg':960,'elements':[{'element':'Nd','mass_mg':800}]},{'batch_id':"
+                      "'OX-V2','material':'Nd-oxide','mass_mg':960,'elements':[{'element':'Nd','mass_mg':800}]}]}"));
+    lt_move(t, &t->c_refiner, &t->c_mb, "OX-V", 960);
+    lt_move(t, &t->c_refiner, &t->c_mb, "OX-V2", 960);
+    ACCEPT(t, lt_next(t, &t->c_recycler, NULL,
+                      "{'kind':'RECYCLE','recycle':{'feedstock':'UNTRACKED_PRE_CONSUMER','untracked_feedstock_mass_mg':"
+                      "1000,'untracked_feedstock':[{'element':'Nd','mass_mg':250}]},'outputs':[{'batch_id':'REC-P',"
+                      "'material':'Nd-oxide','mass_mg':240,'elements':[{'element':'Nd','mass_mg':200}]}]}"));
+    lt_move(t, &t->c_recycler, &t->c_mb, "REC-P", 240);
+    /* a MERGE neither earns nor spends (M2): OX-R gets no claim of its own */
+    ACCEPT(t, lt_next(t, &t->c_mb, NULL,
+                      "{'kind':'MERGE','inputs':[{'batch_id':'OX-V','mass_mg':960},{'batch_id':'REC-P','mass_mg':240}],"
+                      "'outputs':[{'batch_id':'OX-R','material':'Nd-oxide','mass_mg':1200,'elements':[{'element':'Nd',"
+                      "'mass_mg':1000}]}]}"));
+    assert_null(mt_ledger_claim(t->l, "OX-R"));
+    assert_null(mt_ledger_account(t->l, MB));
+}
+
+/* The event of M3/M4 by chain c at notary time at: all of OX-R made into MAG-A and MAG-B (500 mg,
+ * Nd 450 each; 100 mg Nd lost), allocating alloc_a and alloc_b mg of pre-consumer Nd. */
+static lt_msg *lt_mb_make(lt *t, lt_chain *c, int64_t at, int alloc_a, int alloc_b)
+{
+    return lt_next_at(t, c, at, NULL,
+                      "{'kind':'MANUFACTURE','inputs':[{'batch_id':'OX-R','mass_mg':1200}],'outputs':["
+                      "{'batch_id':'MAG-A','material':'magnet','mass_mg':500,'elements':[{'element':'Nd','mass_mg':450}],"
+                      "'allocations':[{'element':'Nd','pre_consumer_mg':%d}]},"
+                      "{'batch_id':'MAG-B','material':'magnet','mass_mg':500,'elements':[{'element':'Nd','mass_mg':450}],"
+                      "'allocations':[{'element':'Nd','pre_consumer_mg':%d}]}]}",
+                      alloc_a, alloc_b);
+}
+
+/* All of OX-V2 (virgin) made into `id` (Nd 790) at notary time at, allocating alloc mg of pre-consumer Nd. */
+static lt_msg *lt_mb_make_virgin(lt *t, int64_t at, const char *id, int alloc)
+{
+    return lt_next_at(t, &t->c_mb, at, NULL,
+                      "{'kind':'MANUFACTURE','inputs':[{'batch_id':'OX-V2','mass_mg':960}],'outputs':["
+                      "{'batch_id':'%s','material':'magnet','mass_mg':900,'elements':[{'element':'Nd','mass_mg':790}],"
+                      "'allocations':[{'element':'Nd','pre_consumer_mg':%d}]}]}",
+                      id, alloc);
+}
+
+/* A BALANCE of chain c at notary time at, closing the period opened at start with pre mg of Nd. */
+static lt_msg *lt_mb_balance(lt *t, lt_chain *c, int64_t at, int64_t start, int pre)
+{
+    return lt_next_at(t, c, at, NULL,
+                      "{'kind':'BALANCE','balance':{'period_start_ms':%" PRId64 ",'closing':[{'element':'Nd',"
+                      "'pre_consumer_mg':%d}]}}",
+                      start, pre);
+}
+
+/* M3 (test: mass_balance_credit_net_of_losses): MAG-A and MAG-B would each get 90 mg pre-consumer
+ * proportionally; the facility earns 180, not 200; the magnets' claims hold none, their physical
+ * figures are the proportional ones, unchanged. */
+static void test_massbal_credit_net_of_losses(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 0, 0));
+    const mt_massbal_account *acc = mt_ledger_account(t->l, MB);
+    assert_non_null(acc);
+    assert_int_equal(BAL(t), 180);
+    assert_int_equal(mt_massbal_balance(acc, "Nd", MT_PROV_POST_CONSUMER), 0);
+    assert_true(acc->open);
+    assert_int_equal(acc->period_start_ms, T_JAN1);
+    assert_int_equal(acc->deadline_ms, T_APR1);
+    assert_string_equal(acc->key_id, t->magnet_mb.key_id);
+    for (int i = 0; i < 2; i++) {
+        const char *id = i ? "MAG-B" : "MAG-A";
+        assert_int_equal(PSUM(mt_ledger_provenance(t->l, id), "Nd", PRE, NULL, NULL), 90);
+        assert_int_equal(PSUM(mt_ledger_claim(t->l, id), "Nd", PRE, NULL, NULL), 0);
+        assert_int_equal(PSUM(mt_ledger_claim(t->l, id), "Nd", -1, NULL, NULL), 450);
+        Mintrace__V1__ProvenanceRecord *r = mt_ledger_provenance_record(t->l, id);
+        assert_non_null(r);
+        assert_true(r->mass_balance);
+        assert_int_equal(r->elements[0]->recycled_pre_consumer_mg, 90);
+        assert_int_equal(r->elements[0]->mass_balance_pre_consumer_mg, 0);
+        mt_prov_record_free(r);
+    }
+}
+
+/* M4: 180 mg pre-consumer Nd allocated to MAG-A: its claim is 180 (40 %), relabelled on its not
+ * recycled cells by R1 (Indian 360 and recovered 90 of 450: 144 and 36), origins untouched; MAG-B
+ * claims 0; the balance is 0; the record says both figures and the state root commits to them. */
+static void test_massbal_allocation(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 180, 0));
+    assert_int_equal(BAL(t), 0);
+    const mt_prov *phys = mt_ledger_provenance(t->l, "MAG-A"), *claim = mt_ledger_claim(t->l, "MAG-A");
+    assert_int_equal(mt_prov_check(claim, NULL, 0), 0);
+    assert_int_equal(PSUM(claim, "Nd", PRE, NULL, NULL), 180);
+    assert_int_equal(PSUM(claim, "Nd", PRE, "IN", NULL), 144);
+    assert_int_equal(PSUM(claim, "Nd", PRE, MT_PROV_RECOVERED, NULL), 36);
+    assert_int_equal(PSUM(phys, "Nd", PRE, NULL, NULL), 90);
+    static const char *codes[] = {"IN", MT_PROV_RECOVERED};
+    for (int i = 0; i < 2; i++) { /* origins and processing: the same as the physical figures */
+        assert_int_equal(PSUM(claim, "Nd", -1, codes[i], NULL), PSUM(phys, "Nd", -1, codes[i], NULL));
+        assert_int_equal(PSUM(claim, "Nd", -1, NULL, "IN"), PSUM(phys, "Nd", -1, NULL, "IN"));
+    }
+    assert_int_equal(PSUM(mt_ledger_claim(t->l, "MAG-B"), "Nd", PRE, NULL, NULL), 0);
+
+    Mintrace__V1__ProvenanceRecord *r = mt_ledger_provenance_record(t->l, "MAG-A");
+    assert_non_null(r);
+    assert_true(r->mass_balance);
+    assert_int_equal(r->elements[0]->total_mg, 450);
+    assert_int_equal(r->elements[0]->recycled_pre_consumer_mg, 90);
+    assert_int_equal(r->elements[0]->mass_balance_pre_consumer_mg, 180);
+    unsigned char c1[MT_HASH_LEN], c2[MT_HASH_LEN];
+    assert_int_equal(mt_prov_record_commit(r, c1), 0);
+    r->elements[0]->mass_balance_pre_consumer_mg = 181;
+    assert_int_equal(mt_prov_record_commit(r, c2), 0);
+    assert_memory_not_equal(c1, c2, MT_HASH_LEN); /* the claim is part of the commitment */
+    mt_prov_record_free(r);
+    /* a batch no mass-balance facility touched has a record without mass-balance figures */
+    r = mt_ledger_provenance_record(t->l, "OX-V2");
+    assert_false(r->mass_balance);
+    assert_int_equal(r->elements[0]->mass_balance_pre_consumer_mg, 0);
+    mt_prov_record_free(r);
+}
+
+/* Allocating more than the account holds is CREDIT_OVERDRAWN (181 of 180); more than an output
+ * holds is ALLOCATION_EXCEEDS_OUTPUT (451 of 450); neither changes anything. */
+static void test_massbal_over_allocation_rejected(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    lt_msg *merge = t->msgs; /* the stock's last event */
+    REJECT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 181, 0), CREDIT_OVERDRAWN);
+    assert_null(mt_ledger_account(t->l, MB));
+    assert_null(mt_ledger_claim(t->l, "MAG-A"));
+    lt_rewind(&t->c_mb, merge);
+    REJECT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 451, 0), ALLOCATION_EXCEEDS_OUTPUT);
+    assert_null(mt_ledger_account(t->l, MB));
+}
+
+/* Nothing is claimed twice: two outputs of one event cannot both take the 180, and a later event
+ * cannot allocate what an earlier one spent. */
+static void test_massbal_double_claim_rejected(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    lt_msg *merge = t->msgs; /* the stock's last event, the MERGE */
+    REJECT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 180, 180), CREDIT_OVERDRAWN);
+    lt_rewind(&t->c_mb, merge);
+    ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 180, 0));
+    lt_msg *again = lt_mb_make_virgin(t, T_JAN1 + 1000, "MAG-C", 1);
+    REJECT(t, again, CREDIT_OVERDRAWN);
+    assert_int_equal(BAL(t), 0);
+}
+
+/* M5: allocations propagate downstream as recycled claim: a proportional trader splitting MAG-A
+ * passes 90 + 90 on; the mass-balance facility itself, transforming MAG-A again, earns its claim
+ * (180), not its physical share (90). */
+static void test_massbal_allocation_propagates(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 180, 0));
+    ACCEPT(t, lt_next_at(t, &t->c_mb, T_JAN1 + 1000, NULL,
+                         "{'kind':'MANUFACTURE','inputs':[{'batch_id':'MAG-B','mass_mg':500}],'outputs':[{'batch_id':"
+                         "'MAG-B2','material':'magnet','mass_mg':500,'elements':[{'element':'Nd','mass_mg':450}]}]}"));
+    assert_int_equal(BAL(t), 0); /* MAG-B's claim holds no recycled Nd: nothing to earn */
+    lt_move(t, &t->c_mb, &t->c_trader, "MAG-A", 500);
+    ACCEPT(t, lt_next(t, &t->c_trader, NULL,
+                      "{'kind':'SPLIT','inputs':[{'batch_id':'MAG-A','mass_mg':500}],'outputs':[{'batch_id':'MAG-A1',"
+                      "'material':'magnet','mass_mg':250,'elements':[{'element':'Nd','mass_mg':225}]},{'batch_id':"
+                      "'MAG-A2','material':'magnet','mass_mg':250,'elements':[{'element':'Nd','mass_mg':225}]}]}"));
+    for (int i = 0; i < 2; i++) {
+        const char *id = i ? "MAG-A2" : "MAG-A1";
+        assert_int_equal(PSUM(mt_ledger_claim(t->l, id), "Nd", PRE, NULL, NULL), 90);
+        assert_int_equal(PSUM(mt_ledger_provenance(t->l, id), "Nd", PRE, NULL, NULL), 45);
+    }
+    lt_move(t, &t->c_trader, &t->c_mb, "MAG-A1", 250);
+    ACCEPT(t, lt_next_at(t, &t->c_mb, T_JAN1 + 2000, NULL,
+                         "{'kind':'MANUFACTURE','inputs':[{'batch_id':'MAG-A1','mass_mg':250}],'outputs':[{'batch_id':"
+                         "'MAG-A3','material':'magnet','mass_mg':250,'elements':[{'element':'Nd','mass_mg':225}]}]}"));
+    assert_int_equal(BAL(t), 90);
+    assert_int_equal(PSUM(mt_ledger_claim(t->l, "MAG-A3"), "Nd", PRE, NULL, NULL), 0);
+    assert_int_equal(PSUM(mt_ledger_provenance(t->l, "MAG-A3"), "Nd", PRE, NULL, NULL), 45);
+}
+
+/* M6, carried: the period opened on 1 January allocates 100 of 180; the BALANCE of 31 March
+ * states 80 and the 80 are carried into the period that opens then (deadline 30 June), where
+ * they can be allocated. A wrong figure or period start is BALANCE_MISMATCH. */
+static void test_massbal_period_carried_forward(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 100, 0));
+    assert_int_equal(BAL(t), 80);
+    lt_msg *made = t->msgs;
+    REJECT(t, lt_mb_balance(t, &t->c_mb, T_MAR31, T_JAN1, 79), BALANCE_MISMATCH);
+    lt_rewind(&t->c_mb, made);
+    REJECT(t, lt_mb_balance(t, &t->c_mb, T_MAR31, T_JAN1 + 1, 80), BALANCE_MISMATCH);
+    lt_rewind(&t->c_mb, made);
+    ACCEPT(t, lt_mb_balance(t, &t->c_mb, T_MAR31, T_JAN1, 80));
+    const mt_massbal_account *acc = mt_ledger_account(t->l, MB);
+    assert_true(acc->open);
+    assert_int_equal(acc->period_start_ms, T_MAR31);
+    assert_int_equal(acc->deadline_ms, T_MAR31 + 91 * DAY_MS); /* 30 June */
+    assert_int_equal(acc->periods_closed, 1);
+    assert_int_equal(acc->periods_forfeited, 0);
+    assert_int_equal(BAL(t), 80);
+    /* across the boundary: 2 April is inside the new period, the carried 80 are there */
+    ACCEPT(t, lt_mb_make_virgin(t, T_APR2, "MAG-C", 80));
+    assert_int_equal(BAL(t), 0);
+    assert_int_equal(PSUM(mt_ledger_claim(t->l, "MAG-C"), "Nd", PRE, NULL, NULL), 80);
+    assert_int_equal(mt_ledger_account(t->l, MB)->period_start_ms, T_MAR31);
+}
+
+/* M6, forfeited: nobody closed the period of 1 January; the first event of the account's chain
+ * past 1 April closes it, the 80 are forfeited and a new period opens at that event. A BALANCE
+ * that late is PERIOD_OVERDUE; an allocation of the forfeited credit is CREDIT_OVERDRAWN. */
+static void test_massbal_period_forfeited(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 100, 0));
+    lt_msg *made = t->msgs;
+    REJECT(t, lt_mb_balance(t, &t->c_mb, T_APR2, T_JAN1, 80), PERIOD_OVERDUE);
+    lt_rewind(&t->c_mb, made);
+    REJECT(t, lt_mb_make_virgin(t, T_APR2, "MAG-C", 80), CREDIT_OVERDRAWN);
+    assert_int_equal(BAL(t), 80); /* a rejected event changes nothing */
+    assert_int_equal(mt_ledger_account(t->l, MB)->periods_forfeited, 0);
+    lt_rewind(&t->c_mb, made);
+    /* an event of the chain that is not a mass-balance event closes it all the same */
+    ACCEPT(t, lt_next_at(t, &t->c_mb, T_APR2, NULL,
+                         "{'kind':'SPLIT','inputs':[{'batch_id':'OX-V2','mass_mg':960}],'outputs':[{'batch_id':'OX-V3',"
+                         "'material':'Nd-oxide','mass_mg':960,'elements':[{'element':'Nd','mass_mg':800}]}]}"));
+    const mt_massbal_account *acc = mt_ledger_account(t->l, MB);
+    assert_int_equal(BAL(t), 0);
+    assert_int_equal(acc->periods_forfeited, 1);
+    assert_int_equal(acc->periods_closed, 0);
+    assert_true(acc->open);
+    assert_int_equal(acc->period_start_ms, T_APR2);
+    /* another key's events do not close it: the account is kept in one chain's order */
+    assert_string_equal(acc->key_id, t->magnet_mb.key_id);
+}
+
+/* Events of another key of the facility that move credits are MASS_BALANCE_WRONG_KEY, and do not
+ * close an overdue period. */
+static void test_massbal_wrong_key_rejected(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    REJECT(t, lt_mb_make(t, &t->c_mb2, T_JAN1, 0, 0), MASS_BALANCE_WRONG_KEY);
+    lt_rewind(&t->c_mb2, NULL);
+    ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 100, 0));
+    /* the second key may move material; past the deadline that does not forfeit anything */
+    ACCEPT(t, lt_next_at(t, &t->c_mb2, T_APR2, NULL,
+                         "{'kind':'SPLIT','inputs':[{'batch_id':'MAG-B','mass_mg':500}],'outputs':[{'batch_id':"
+                         "'MAG-B1','material':'magnet','mass_mg':500,'elements':[{'element':'Nd','mass_mg':450}]}]}"));
+    assert_int_equal(BAL(t), 80);
+    assert_int_equal(mt_ledger_account(t->l, MB)->periods_forfeited, 0);
+    REJECT(t, lt_mb_balance(t, &t->c_mb2, T_MAR31, T_JAN1, 80), MASS_BALANCE_WRONG_KEY);
+}
+
+/* A facility not under mass balance may neither allocate nor close a period. */
+static void test_massbal_not_under_mass_balance(void **state)
+{
+    lt *t = *state;
+    lt_ore_at(t, &t->c_refiner, "ORE-1");
+    REJECT(t, lt_next(t, &t->c_refiner, NULL,
+                      "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-1','mass_mg':1000000}],'outputs':[{'batch_id':"
+                      "'OX-1','material':'Nd-oxide','mass_mg':100000,'elements':[{'element':'Nd','mass_mg':90000}],"
+                      "'allocations':[{'element':'Nd','pre_consumer_mg':1}]}]}"),
+           NOT_UNDER_MASS_BALANCE);
+    lt_rewind(&t->c_refiner, t->msgs->next);
+    REJECT(t, lt_mb_balance(t, &t->c_refiner, T_MAR31, T_JAN1, 0), NOT_UNDER_MASS_BALANCE);
+    assert_null(mt_ledger_account(t->l, REFINER));
+}
+
+/* M7 (a correction after credits were spent): A earns 180 and allocates nothing; C allocates
+ * the 180 to MAG-C. Voiding A would leave -180: INVALID_CORRECTION. Voiding C gives the 180
+ * back; then voiding A takes them away: 0, and OX-R and OX-V2 are whole again. */
+static void test_massbal_correction_after_credits_spent(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    lt_msg *a = lt_mb_make(t, &t->c_mb, T_JAN1, 0, 0);
+    ACCEPT(t, a);
+    lt_msg *c = lt_mb_make_virgin(t, T_JAN1 + 1000, "MAG-C", 180);
+    ACCEPT(t, c);
+    assert_int_equal(BAL(t), 0);
+    lt_msg *void_a = lt_next_at(t, &t->c_mb, T_JAN1 + 2000, a->id, "{'kind':'CORRECTION','correction':{'reason':'typo'}}");
+    const lt_dec *d = REJECT(t, void_a, INVALID_CORRECTION);
+    assert_non_null(strstr(d->detail, "180"));
+    lt_rewind(&t->c_mb, c);
+    ACCEPT(t, lt_next_at(t, &t->c_mb, T_JAN1 + 3000, c->id, "{'kind':'CORRECTION','correction':{'reason':'typo'}}"));
+    assert_int_equal(BAL(t), 180);
+    assert_int_equal(mt_ledger_claim(t->l, "MAG-C")->n, 0);
+    ACCEPT(t, lt_next_at(t, &t->c_mb, T_JAN1 + 4000, a->id, "{'kind':'CORRECTION','correction':{'reason':'typo'}}"));
+    assert_int_equal(BAL(t), 0);
+    assert_int_equal(mt_ledger_provenance(t->l, "OX-R")->mass_mg, 1200);
+    assert_int_equal(PSUM(mt_ledger_provenance(t->l, "OX-R"), "Nd", PRE, NULL, NULL), 200);
+    assert_null(mt_ledger_claim(t->l, "OX-R")); /* it never had one */
+    assert_int_equal(mt_ledger_provenance(t->l, "OX-V2")->mass_mg, 960);
+    /* the credits can be earned again, by a new event */
+    ACCEPT(t, lt_next_at(t, &t->c_mb, T_JAN1 + 5000, NULL,
+                         "{'kind':'MANUFACTURE','inputs':[{'batch_id':'OX-R','mass_mg':1200}],'outputs':[{'batch_id':"
+                         "'MAG-E','material':'magnet','mass_mg':1000,'elements':[{'element':'Nd','mass_mg':900}]}]}"));
+    assert_int_equal(BAL(t), 180);
+}
+
+/* A correction after a forfeit: the voided event's earnings are gone with the period, so voiding
+ * it would make the new period's balance negative: refused (closed periods are never rewritten). */
+static void test_massbal_correction_after_forfeit_rejected(void **state)
+{
+    lt *t = *state;
+    lt_mb_stock(t);
+    lt_msg *a = lt_mb_make(t, &t->c_mb, T_JAN1, 0, 0);
+    ACCEPT(t, a);
+    REJECT(t, lt_next_at(t, &t->c_mb, T_APR2, a->id, "{'kind':'CORRECTION','correction':{'reason':'late'}}"),
+           INVALID_CORRECTION);
+    assert_int_equal(BAL(t), 180); /* rejected: the period is still the old one */
+}
+
+/* Abort undoes credits, claims and periods with everything else; the same offers again decide
+ * the same. */
+static void test_massbal_abort_undoes(void **state)
+{
+    lt *t = *state;
+    unsigned char root0[MT_HASH_LEN], root1[MT_HASH_LEN];
+    mt_ledger_begin(t->l);
+    lt_mb_stock(t);
+    ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 100, 0));
+    mt_ledger_commit(t->l);
+    mt_massbal_account *acc0 = malloc(mt_ledger_account(t->l, MB)->size);
+    assert_non_null(acc0);
+    memcpy(acc0, mt_ledger_account(t->l, MB), mt_ledger_account(t->l, MB)->size);
+    assert_int_equal(mt_ledger_provenance_root(t->l, root0), 0);
+
+    mt_ledger_begin(t->l);
+    lt_chain saved = t->c_mb;
+    lt_msg *bal = lt_mb_balance(t, &t->c_mb, T_MAR31, T_JAN1, 80);
+    lt_msg *mk = lt_mb_make_virgin(t, T_APR2, "MAG-C", 80);
+    ACCEPT(t, bal);
+    ACCEPT(t, mk);
+    assert_int_equal(BAL(t), 0);
+    assert_int_equal(mt_ledger_account(t->l, MB)->periods_closed, 1);
+    mt_ledger_abort(t->l);
+
+    const mt_massbal_account *acc = mt_ledger_account(t->l, MB);
+    assert_int_equal(acc->size, acc0->size);
+    assert_memory_equal(acc, acc0, acc0->size);
+    assert_null(mt_ledger_claim(t->l, "MAG-C"));
+    assert_int_equal(mt_ledger_provenance_root(t->l, root1), 0);
+    assert_memory_equal(root0, root1, MT_HASH_LEN);
+    /* again: the same decisions */
+    t->c_mb = saved;
+    mt_ledger_begin(t->l);
+    ACCEPT(t, bal);
+    ACCEPT(t, mk);
+    mt_ledger_commit(t->l);
+    assert_int_equal(BAL(t), 0);
+    assert_int_equal(PSUM(mt_ledger_claim(t->l, "MAG-C"), "Nd", PRE, NULL, NULL), 80);
+    free(acc0);
+}
+
+/* Replay rebuilds the same accounts, claims and state root, through allocations, a close, a
+ * forfeit, corrections and rejections. */
+static void test_massbal_replay_identical(void **state)
+{
+    lt *t = *state;
+    char err[512] = "";
+    lt_mb_stock(t);
+    lt_msg *a = lt_mb_make(t, &t->c_mb, T_JAN1, 100, 0);
+    ACCEPT(t, a);
+    lt_msg *last = a;
+    REJECT(t, lt_mb_balance(t, &t->c_mb, T_MAR31, T_JAN1, 81), BALANCE_MISMATCH);
+    lt_rewind(&t->c_mb, last);
+    ACCEPT(t, lt_mb_balance(t, &t->c_mb, T_MAR31, T_JAN1, 80));
+    lt_msg *c = lt_mb_make_virgin(t, T_APR2, "MAG-C", 30);
+    ACCEPT(t, c);
+    ACCEPT(t, lt_next_at(t, &t->c_mb, T_APR2 + 1000, c->id, "{'kind':'CORRECTION','correction':{'reason':'typo'}}"));
+    ACCEPT(t, lt_mb_make_virgin(t, T_APR2 + 2000, "MAG-D", 50));
+    /* nobody closes the period of 31 March: a SPLIT in August forfeits the 30 left */
+    ACCEPT(t, lt_next_at(t, &t->c_mb, T_JAN1 + 220 * DAY_MS, NULL,
+                         "{'kind':'SPLIT','inputs':[{'batch_id':'MAG-D','mass_mg':900}],'outputs':[{'batch_id':'MAG-D1',"
+                         "'material':'magnet','mass_mg':900,'elements':[{'element':'Nd','mass_mg':790}]}]}"));
+    assert_int_equal(BAL(t), 0);
+    assert_int_equal(mt_ledger_account(t->l, MB)->periods_forfeited, 1);
+    size_t n = t->n_dec;
+    mt_ledger *l2 = mt_ledger_new(NULL);
+    assert_non_null(l2);
+    if (lt_replay(t, l2, 0, n, err, sizeof(err))) fail_msg("replay refused: %s", err);
+    const mt_massbal_account *x = mt_ledger_account(t->l, MB), *y = mt_ledger_account(l2, MB);
+    assert_non_null(y);
+    assert_int_equal(x->size, y->size);
+    assert_memory_equal(x, y, x->size);
+    static const char *ids[] = {"MAG-A", "MAG-B", "MAG-C", "MAG-D", "MAG-D1", "OX-R", "OX-V2"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        const mt_prov *p = mt_ledger_claim(t->l, ids[i]), *q = mt_ledger_claim(l2, ids[i]);
+        if ((p == NULL) != (q == NULL) || (p && !mt_prov_equal(p, q))) fail_msg("%s: replayed claim differs", ids[i]);
+    }
+    assert_int_equal(PSUM(mt_ledger_claim(l2, "MAG-D1"), "Nd", PRE, NULL, NULL), 50);
+    unsigned char r1[MT_HASH_LEN], r2[MT_HASH_LEN];
+    assert_int_equal(mt_ledger_provenance_root(t->l, r1), 0);
+    assert_int_equal(mt_ledger_provenance_root(l2, r2), 0);
+    assert_memory_equal(r1, r2, MT_HASH_LEN);
+    mt_ledger_free(l2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2429,7 +3004,22 @@ int main(void)
         T(test_provenance_decision_names_changed_batches),
         T(test_provenance_abort_undoes),
         T(test_provenance_replay_identical),
+        T(test_provenance_state_proof),
+        T(test_proofs_and_passport),
         T(test_provenance_pseudo_country_rejected),
+        T(test_massbal_credit_net_of_losses),
+        T(test_massbal_allocation),
+        T(test_massbal_over_allocation_rejected),
+        T(test_massbal_double_claim_rejected),
+        T(test_massbal_allocation_propagates),
+        T(test_massbal_period_carried_forward),
+        T(test_massbal_period_forfeited),
+        T(test_massbal_wrong_key_rejected),
+        T(test_massbal_not_under_mass_balance),
+        T(test_massbal_correction_after_credits_spent),
+        T(test_massbal_correction_after_forfeit_rejected),
+        T(test_massbal_abort_undoes),
+        T(test_massbal_replay_identical),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

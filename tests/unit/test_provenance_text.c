@@ -46,7 +46,46 @@ static void test_describe_magnet(void **state) {
     free(buf);
 }
 
+/* A record under mass balance shows the claim on a line of its own, labelled as allocated
+ * credits, and labels the proportional figure physical. */
+static void test_describe_mass_balance(void **state) {
+    (void)state;
+    Mintrace__V1__CountryMass in = MINTRACE__V1__COUNTRY_MASS__INIT, *c[] = {&in};
+    in.country = "IN", in.mass_mg = 450;
+    Mintrace__V1__ElementProvenance nd = MINTRACE__V1__ELEMENT_PROVENANCE__INIT, *els[] = {&nd};
+    nd.element = "Nd";
+    nd.total_mg = 450;
+    nd.recycled_pre_consumer_mg = 90;
+    nd.mass_balance_pre_consumer_mg = 180;
+    nd.n_extraction = 1, nd.extraction = c;
+    nd.n_processing = 1, nd.processing = c;
+    Mintrace__V1__ProvenanceRecord r = MINTRACE__V1__PROVENANCE_RECORD__INIT;
+    r.batch_id = "MAG-A";
+    r.material = "magnet";
+    r.holder_facility_id = "IN-MB";
+    r.mass_mg = 500;
+    r.mass_balance = 1;
+    r.n_elements = 1, r.elements = els;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    mt_provenance_describe(fp, &r);
+    fclose(fp);
+    assert_non_null(strstr(buf, "recycled (physical) 20.0 % (pre-consumer 20.0 %, post-consumer 0.0 %)"));
+    assert_non_null(strstr(buf, "recycled under mass balance 40.0 % (allocated credits, not physical; "
+                                "pre-consumer 40.0 %, post-consumer 0.0 %)"));
+    free(buf);
+    /* without mass balance: no such line */
+    r.mass_balance = 0;
+    fp = open_memstream(&buf, &len);
+    mt_provenance_describe(fp, &r);
+    fclose(fp);
+    assert_null(strstr(buf, "mass balance"));
+    assert_null(strstr(buf, "physical"));
+    free(buf);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_describe_magnet)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_describe_magnet), cmocka_unit_test(test_describe_mass_balance)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

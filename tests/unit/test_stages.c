@@ -1377,10 +1377,13 @@ static void test_aggregate_emits_provenance(void **state)
         assert_int_equal(sum, r->elements[e]->total_mg);
         assert_int_equal(r->elements[e]->recycled_pre_consumer_mg + r->elements[e]->recycled_post_consumer_mg, 0);
     }
-    unsigned char c[MT_HASH_LEN], root[MT_HASH_LEN], want[MT_HASH_LEN];
-    assert_int_equal(mt_prov_record_commit(r, c), 0);
-    uint8_t buf[4 + 8 + MT_HASH_LEN] = {0, 0, 0, 8, 'M', 'O', 'N', '-', '0', '0', '0', '1'};
-    memcpy(buf + 12, c, MT_HASH_LEN);
+    /* one batch: the root is its leaf, SHA-256(0x00 | len | id | SHA-256(the published bytes)) */
+    unsigned char c[MT_HASH_LEN], c2[MT_HASH_LEN], root[MT_HASH_LEN], want[MT_HASH_LEN];
+    mt_sha256(o.val, o.vlen, c);
+    assert_int_equal(mt_prov_record_commit(r, c2), 0);
+    assert_memory_equal(c, c2, MT_HASH_LEN);
+    uint8_t buf[1 + 4 + 8 + MT_HASH_LEN] = {0, 0, 0, 0, 8, 'M', 'O', 'N', '-', '0', '0', '0', '1'};
+    memcpy(buf + 13, c, MT_HASH_LEN);
     mt_sha256(buf, sizeof(buf), want);
     assert_int_equal(mt_ledger_provenance_root(f->ctx.ledger, root), 0);
     assert_memory_equal(root, want, MT_HASH_LEN);
