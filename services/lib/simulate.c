@@ -31,6 +31,7 @@ static const mt_sim_facility facilities[] = {
     {"JP-MAG-OSAKA", "MAGNET_MAKER", "JP", "JP-27", "sintered NdFeB magnets, Osaka"},
     {"IN-REC-PUNE", "RECYCLER", "IN", "IN-MH", "magnet recycling, Maharashtra"},
     {"JP-REC-KITAKYUSHU", "RECYCLER", "JP", "JP-40", "magnet recycling, Kitakyushu"},
+    {"IN-REC-MB", "RECYCLER", "IN", "IN-KA", "magnet recycling under mass balance, Karnataka"},
 };
 #define N_FAC (sizeof(facilities) / sizeof(facilities[0]))
 #define FIRST_MINE 2
@@ -57,9 +58,10 @@ int mt_sim_key(uint64_t seed, const char *id, mt_keypair *kp) {
 /* Extra keys of one facility, for attacks: "#gap" and "#park" are valid emitters of their own
  * chains, "#revoked" was revoked and "#expired" expired at the epoch's first millisecond. */
 #define EXTRA_FAC "IN-REC-PUNE"
-enum { X_GAP, X_PARK, X_REVOKED, X_EXPIRED, N_EXTRA };
+#define MB_FAC "IN-REC-MB" /* under mass balance (docs/accounting.md section 7); "#2" is its second emitter */
+enum { X_GAP, X_PARK, X_REVOKED, X_EXPIRED, X_MB2, N_EXTRA };
 static const char *const extra_name[N_EXTRA] = {"IN-REC-PUNE#gap", "IN-REC-PUNE#park", "IN-REC-PUNE#revoked",
-                                                "IN-REC-PUNE#expired"};
+                                                "IN-REC-PUNE#expired", "IN-REC-MB#2"};
 
 int mt_sim_registry(uint64_t seed, const char *network_id, uint8_t **out, size_t *outlen) {
     Mintrace__V1__FacilityRecord recs[N_FAC], *rp[N_FAC];
@@ -69,9 +71,9 @@ int mt_sim_registry(uint64_t seed, const char *network_id, uint8_t **out, size_t
     size_t nk = 0;
     for (size_t i = 0; i < N_FAC; i++) {
         const mt_sim_facility *f = &facilities[i];
-        int extra = strcmp(f->id, EXTRA_FAC) == 0;
-        size_t first = nk;
-        for (int x = -1; x < (extra ? N_EXTRA : 0); x++, nk++) {
+        size_t first = nk, idlen = strlen(f->id);
+        for (int x = -1; x < N_EXTRA; x++) {
+            if (x >= 0 && (strncmp(extra_name[x], f->id, idlen) || extra_name[x][idlen] != '#')) continue;
             if (mt_sim_key(seed, x < 0 ? f->id : extra_name[x], &k[nk])) return -1;
             mintrace__v1__facility_key__init(&keys[nk]);
             keys[nk].key_id = k[nk].key_id;
@@ -79,6 +81,7 @@ int mt_sim_registry(uint64_t seed, const char *network_id, uint8_t **out, size_t
             if (x == X_REVOKED) keys[nk].revoked_at_ms = 1;
             if (x == X_EXPIRED) keys[nk].valid_until_ms = 1;
             kp[nk] = &keys[nk];
+            nk++;
         }
         mintrace__v1__facility_record__init(&recs[i]);
         mintrace__v1__site__init(&sites[i]);
@@ -92,6 +95,7 @@ int mt_sim_registry(uint64_t seed, const char *network_id, uint8_t **out, size_t
         recs[i].name = (char *)f->name;
         recs[i].role = protobuf_c_enum_descriptor_get_value_by_name(&mintrace__v1__facility_role__descriptor, role)->value;
         recs[i].site = &sites[i];
+        if (strcmp(f->id, MB_FAC) == 0) recs[i].accounting_method = MINTRACE__V1__ACCOUNTING_METHOD__ACCOUNTING_METHOD_MASS_BALANCE;
         recs[i].n_keys = nk - first;
         recs[i].keys = &kp[first];
         rp[i] = &recs[i];
@@ -388,8 +392,59 @@ enum {
     A_UNKNOWN_KEY, A_BAD_SIGNATURE, A_KEY_FACILITY_MISMATCH, A_KEY_REVOKED, A_KEY_NOT_VALID, A_WRONG_NETWORK,
     A_MALFORMED_EVENT, A_ROLE_NOT_ALLOWED, A_CHAIN_FORK, A_CHAIN_EQUIVOCATION, A_CHAIN_BROKEN_BEFORE, A_UNKNOWN_INPUT,
     A_NOT_CUSTODIAN, A_IN_TRANSIT, A_OVERDRAWN, A_DUPLICATE_BATCH_ID, A_ELEMENT_NOT_CONSERVED, A_TIME_BEFORE_INPUTS,
-    A_TIME_IN_FUTURE, A_INVALID_CORRECTION, A_CHAIN_GAP, A_PARK_EXPIRED, N_ATTACKS
+    A_TIME_IN_FUTURE, A_INVALID_CORRECTION, A_CHAIN_GAP, A_PARK_EXPIRED, A_ALLOCATION_EXCEEDS_OUTPUT,
+    A_CREDIT_OVERDRAWN, A_MASS_BALANCE_WRONG_KEY, A_BALANCE_MISMATCH, A_NOT_UNDER_MASS_BALANCE, N_ATTACKS
 };
+
+/* A RECYCLE of `kg` kg of untracked end-of-life magnets (post-consumer: 25 % Nd) or of
+ * dysprosium-rich swarf bought outside (pre-consumer: 25 % Nd, 1 % Dy) by the mass-balance
+ * recycler, 90 % recovered into batch (so only pre-consumer feedstock ever earns Dy credit); alloc_el, when set, allocates alloc mg of that element's credit of
+ * class alloc_post (1) or pre (0) to the output. Signed by key (its chain, not advanced unless
+ * expect is 0). */
+static int mb_recycle(mt_sim *s, size_t key, const char *batch, uint64_t kg, int post, const char *alloc_el,
+                      uint64_t alloc, int alloc_post, int expect) {
+    Mintrace__V1__BatchEvent ev = MINTRACE__V1__BATCH_EVENT__INIT;
+    Mintrace__V1__RecycleDetail d = MINTRACE__V1__RECYCLE_DETAIL__INIT;
+    Mintrace__V1__RecycledCredit rc = MINTRACE__V1__RECYCLED_CREDIT__INIT, *prc = &rc;
+    Mintrace__V1__Site site = MINTRACE__V1__SITE__INIT;
+    elems fs = {.n = 0};
+    io x;
+    size_t f = fac_index(MB_FAC);
+    uint64_t mass = kg * 1000000, nd = mass / 4, dy = post ? 0 : mass / 100;
+    el(&fs, "Nd", nd);
+    el(&fs, "Dy", dy);
+    ev.kind = K(RECYCLE);
+    elems *o = output(&ev, &x, batch, "NdDy-oxide", (nd + dy) * 9 / 10 * 1000 / 857);
+    el(o, "Nd", nd * 9 / 10);
+    el(o, "Dy", dy * 9 / 10);
+    x.out[0].recycled_class = post ? MINTRACE__V1__RECYCLED_CLASS__RECYCLED_CLASS_POST_CONSUMER
+                                   : MINTRACE__V1__RECYCLED_CLASS__RECYCLED_CLASS_PRE_CONSUMER;
+    if (alloc_el) {
+        rc.element = (char *)alloc_el;
+        *(alloc_post ? &rc.post_consumer_mg : &rc.pre_consumer_mg) = alloc;
+        x.out[0].n_allocations = 1;
+        x.out[0].allocations = &prc;
+    }
+    seal_outputs(&x, &ev);
+    d.feedstock = post ? MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_UNTRACKED_POST_CONSUMER
+                       : MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_UNTRACKED_PRE_CONSUMER;
+    d.untracked_feedstock_mass_mg = mass;
+    d.n_untracked_feedstock = fs.n;
+    d.untracked_feedstock = fs.p;
+    ev.detail_case = MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE;
+    ev.recycle = &d;
+    if (expect == 0) return add(s, f, &ev, NULL);
+    chainkey *c = &s->keys[key];
+    site.country = (char *)facilities[f].country;
+    site.region = (char *)facilities[f].region;
+    ev.network_id = (char *)s->network_id;
+    ev.facility_id = (char *)facilities[f].id;
+    ev.seq = c->seq + 1;
+    ev.prev = c->seq ? (ProtobufCBinaryData){MT_HASH_LEN, c->head} : (ProtobufCBinaryData){0, NULL};
+    ev.time_ms = (s->time_ms += 60000);
+    ev.site = &site;
+    return seal(s, &c->kp, &ev, MB_FAC, expect, NULL);
+}
 
 /* A LOSS of mg of batch, as facility f's next event (seq and prev from its chain, not advanced);
  * the caller may change any field before sealing. */
@@ -613,6 +668,43 @@ static int attack(mt_sim *s, loop *L, int chain) {
             ev.receive = &rd;
         }
         return seal(s, &s->keys[N_FAC + k].kp, &ev, EXTRA_FAC, k == X_GAP ? R(CHAIN_GAP) : R(PARK_EXPIRED), NULL);
+    }
+    case A_NOT_UNDER_MASS_BALANCE: { /* the mine closes a mass-balance period it never had */
+        Mintrace__V1__BalanceDetail bd = MINTRACE__V1__BALANCE_DETAIL__INIT;
+        loss(s, &ev, &d, &site, &x, m, adv, 1, "");
+        ev.kind = K(BALANCE);
+        ev.n_inputs = 0;
+        ev.detail_case = MINTRACE__V1__BATCH_EVENT__DETAIL_BALANCE;
+        ev.balance = &bd;
+        return seal(s, &s->keys[m].kp, &ev, mine, R(NOT_UNDER_MASS_BALANCE), NULL);
+    }
+    case A_ALLOCATION_EXCEEDS_OUTPUT:
+    case A_CREDIT_OVERDRAWN:
+    case A_MASS_BALANCE_WRONG_KEY:
+    case A_BALANCE_MISMATCH: { /* the mass-balance recycler: a good RECYCLE (its period is open,
+                                * it earns post-consumer Nd and Dy credit), then the attack */
+        size_t f = fac_index(MB_FAC);
+        snprintf(other, sizeof(other), "%s-OX-%06d", MB_FAC, chain);
+        if (mb_recycle(s, f, other, rnd(s, 50, 200), 1, NULL, 0, 0, 0)) return -1;
+        snprintf(other, sizeof(other), "%s-OX-%06d-X", MB_FAC, chain);
+        if (L->attack == A_ALLOCATION_EXCEEDS_OUTPUT) /* more Nd credit than the output holds Nd */
+            return mb_recycle(s, f, other, 100, 1, "Nd", 25000000ULL * 9 / 10 + 1, 1, R(ALLOCATION_EXCEEDS_OUTPUT));
+        if (L->attack == A_CREDIT_OVERDRAWN) /* pre-consumer feedstock earns pre-consumer Dy; post allocated */
+            return mb_recycle(s, f, other, 100, 0, "Dy", 1000, 1, R(CREDIT_OVERDRAWN));
+        if (L->attack == A_MASS_BALANCE_WRONG_KEY) /* the recycler's second emitter, not the account's key */
+            return mb_recycle(s, N_FAC + X_MB2, other, 100, 1, NULL, 0, 0, R(MASS_BALANCE_WRONG_KEY));
+        Mintrace__V1__BalanceDetail bd = MINTRACE__V1__BALANCE_DETAIL__INIT;
+        Mintrace__V1__RecycledCredit cl = MINTRACE__V1__RECYCLED_CREDIT__INIT, *pcl = &cl;
+        loss(s, &ev, &d, &site, &x, f, adv, 1, "");
+        ev.kind = K(BALANCE);
+        ev.n_inputs = 0;
+        cl.element = "Nd";
+        cl.post_consumer_mg = 1; /* it earned tonnes' worth of milligrams: not 1 */
+        bd.n_closing = 1;
+        bd.closing = &pcl;
+        ev.detail_case = MINTRACE__V1__BATCH_EVENT__DETAIL_BALANCE;
+        ev.balance = &bd;
+        return seal(s, &s->keys[f].kp, &ev, MB_FAC, R(BALANCE_MISMATCH), NULL);
     }
     }
     return 0;

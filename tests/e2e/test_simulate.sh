@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end on real Kafka: `mintrace simulate` builds a deterministic network (keys, registry)
-# and 30 closed loops mine -> separation -> magnets -> recycler -> second-generation magnets
+# and 34 closed loops mine -> separation -> magnets -> recycler -> second-generation magnets
 # across India, Brazil, Australia, China, Myanmar, Malaysia and Japan, with cross-border transit
 # losses, corrections, magnets that come back ten years later as end-of-life scrap, and an
 # attack in every loop (every reason code a producer's event can meet, in turn). The journal's
@@ -15,7 +15,7 @@ cd "$MT_ROOT"
 # shellcheck source=deploy/pipeline.sh
 . deploy/pipeline.sh
 
-SIM=(--seed 42 --chains 30 --returns 50 --corrections 10 --adversarial 100)
+SIM=(--seed 42 --chains 34 --returns 50 --corrections 10 --adversarial 100)
 PARK_AGE=150   # CHAIN_GAP and PARK_EXPIRED are decided once this many entries went by
 "$MT_BIN/mintrace" simulate "${SIM[@]}" --out "$NET" >"$NET/plan.txt"
 tail=$(sed -n 's/.*--park-max-age below \([0-9]*\).*/\1/p' "$NET/plan.txt")
@@ -38,7 +38,8 @@ got=$(grep '^journal: ' "$NET/journal.txt")
 for code in UNDECODABLE_ENVELOPE WRONG_PAYLOAD_TYPE UNDECODABLE_PAYLOAD MISSING_SIGNATURE UNKNOWN_KEY BAD_SIGNATURE \
     KEY_FACILITY_MISMATCH KEY_REVOKED KEY_NOT_VALID WRONG_NETWORK MALFORMED_EVENT ROLE_NOT_ALLOWED CHAIN_GAP CHAIN_FORK \
     CHAIN_EQUIVOCATION CHAIN_BROKEN_BEFORE UNKNOWN_INPUT NOT_CUSTODIAN IN_TRANSIT OVERDRAWN DUPLICATE_BATCH_ID \
-    PARK_EXPIRED ELEMENT_NOT_CONSERVED TIME_BEFORE_INPUTS TIME_IN_FUTURE INVALID_CORRECTION; do
+    PARK_EXPIRED ELEMENT_NOT_CONSERVED TIME_BEFORE_INPUTS TIME_IN_FUTURE INVALID_CORRECTION CREDIT_OVERDRAWN \
+    ALLOCATION_EXCEEDS_OUTPUT MASS_BALANCE_WRONG_KEY BALANCE_MISMATCH NOT_UNDER_MASS_BALANCE; do
     grep -Eq "(\(|, )$code [0-9]" <<<"$got" || { echo "FAIL: no $code in: $got"; exit 1; }
 done
 grep -q ' duplicates\?,' <<<"$got" || { echo "FAIL: no duplicate in: $got"; exit 1; }
