@@ -40,7 +40,7 @@ typedef struct fixture {
     journal j;
     mt_lineage *g;
     mt_registry *reg;
-    char *text, *dot, *text3;
+    char *text, *dot, *text3, *dot3;
 } fixture;
 
 /* One simulated loop whose magnets come back, journaled, then read back into a lineage graph
@@ -81,6 +81,9 @@ static int setup(void **state) {
     fp = open_memstream(&f->text3, &sz);
     assert_int_equal(mt_lineage_text(f->g, f->j.mag3, fp), 0);
     fclose(fp);
+    fp = open_memstream(&f->dot3, &sz);
+    assert_int_equal(mt_lineage_dot(f->g, f->j.mag3, fp), 0);
+    fclose(fp);
     mt_sim_free(s);
     mt_ledger_free(l);
     mt_ledger_free(replayed);
@@ -96,7 +99,7 @@ static int teardown(void **state) {
     for (size_t i = 0; i < f->j.n; i++) free(f->j.entry[i]);
     mt_lineage_free(f->g);
     mt_registry_destroy(f->reg);
-    free(f->text), free(f->dot), free(f->text3);
+    free(f->text), free(f->dot), free(f->text3), free(f->dot3);
     free(f);
     return 0;
 }
@@ -157,6 +160,11 @@ static void test_returned_scrap_is_post_consumer_and_linked(void **state) {
     assert_non_null(strstr(f->text3, "recycled 100.0 % post-consumer"));
     assert_non_null(strstr(f->text3, "claimed by its evidence: end-of-life "));
     assert_non_null(strstr(f->text3, "-ORE-000000"));
+    /* in DOT: a dotted edge from the EXITed lot, and the scrap's dashed edge with its label */
+    assert_non_null(strstr(f->dot3, "-MAG-000000\" -> \""));
+    assert_non_null(strstr(f->dot3, "[style=dotted, label=\"claimed return after EXIT"));
+    assert_non_null(strstr(f->dot3, "[style=dashed, label=\""));
+    assert_non_null(strstr(f->dot3, "recycled 100.0 % post-consumer\"]"));
 }
 
 int main(void) {
