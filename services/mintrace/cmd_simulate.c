@@ -115,7 +115,10 @@ int cmd_simulate(int argc, char **argv) {
     int64_t start = mt_now_ms() - 86400000LL - chains * 30LL * 60000 - (returns ? MT_SIM_LIFETIME_MS : 0);
     mt_sim *sim = mt_sim_new_opts((uint64_t)seed, network, &o, start);
     rd_kafka_t *rk = NULL;
-    if (!sim) goto out;
+    if (!sim) {
+        mt_log_error("cannot simulate: out of memory");
+        goto out;
+    }
     if (emit) {
         rd_kafka_conf_t *conf = mt_kafka_conf_new(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg), err,
                                                   sizeof(err));
