@@ -2,10 +2,11 @@
 # demo.sh — a rare-earth supply chain end to end: monazite from Kerala and from Rio de Janeiro's
 # beach sands, separated into NdPr oxide in Odisha, made into sintered NdFeB magnets in
 # Telangana, whose swarf and end-of-life magnets a recycler in Maharashtra turns back into
-# oxide for a second generation of magnets. Plus three attacks: a tampered byte, a refinery
-# pretending to mine, a stolen-looking key. Runs on a real Kafka broker when Java is there,
-# else on the embedded one (mintrace-devkafka). `make demo` runs it; everything it writes is
-# under build/demo/.
+# oxide for a second generation of magnets. Plus three attacks (a tampered byte, a refinery
+# pretending to mine, a stolen-looking key) and a producer's retry. Runs on the broker in
+# MINTRACE_BROKERS when set (topics under a prefix of this run), else on a real Kafka broker it
+# starts when Java is there, else on the embedded one (mintrace-devkafka). `make demo` runs it;
+# everything it writes is under build/demo/; it ends with a short summary.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -28,14 +29,19 @@ cleanup() {
 SERVICE_PIDS=()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-if [ -z "${MINTRACE_DEMO_EMBEDDED:-}" ] && command -v java >/dev/null && command -v mvn >/dev/null; then
+if [ -n "${MINTRACE_BROKERS:-}" ]; then
+    # a broker that is already running: topics of this run only, under a prefix of their own
+    export MINTRACE_TOPIC_PREFIX=${MINTRACE_TOPIC_PREFIX:-demo$(date +%s).}
+    say "using the Kafka broker at $MINTRACE_BROKERS (topics ${MINTRACE_TOPIC_PREFIX}*)"
+    real_kafka=1
+elif [ -z "${MINTRACE_DEMO_EMBEDDED:-}" ] && command -v java >/dev/null && command -v mvn >/dev/null; then
     say "starting Apache Kafka (KRaft, one node) from the Maven Central jars"
     tests/kafka/kafka.sh fetch
     MINTRACE_BROKERS=$(tests/kafka/kafka.sh start "$NET/kafka")
     export MINTRACE_BROKERS
     real_kafka=1
 else
-    say "no Java here: starting the embedded broker (librdkafka's mock cluster; see docs/devkafka.md)"
+    say "starting the embedded broker (librdkafka's mock cluster; see docs/devkafka.md)"
     "$MT_BIN/mintrace-devkafka" --bootstrap-file "$NET/bootstrap" >"$NET/devkafka.log" 2>&1 &
     broker_pid=$!
     for _ in $(seq 1 50); do [ -s "$NET/bootstrap" ] && break; sleep 0.1; done
@@ -115,22 +121,25 @@ emit IN-MAG-HYD >"$NET/mag.out" <<JSON
 {"kind":"RECEIVE","site":{"country":"IN","region":"IN-TG"},"inputs":[{"batch_id":"OSC-NDPR-2026-077","mass_mg":170000000}],
  "receive":{"transfer_event_id":"$(id 4 "$NET/oscom.out")","origin_facility_id":"IN-IREL-OSCOM"}}
 {"kind":"MANUFACTURE","site":{"country":"IN","region":"IN-TG"},
- "inputs":[{"batch_id":"OSC-NDPR-2026-077","mass_mg":170000000}],
+ "inputs":[{"batch_id":"OSC-NDPR-2026-077","mass_mg":130000000}],
  "untracked_inputs":[
-   {"material":"electrolytic-iron","mass_mg":330000000,"elements":[{"element":"Fe","mass_mg":330000000}],"supplier":"Steel Authority of India",
+   {"material":"electrolytic-iron","mass_mg":260000000,"elements":[{"element":"Fe","mass_mg":260000000}],"supplier":"Steel Authority of India",
     "document":{"kind":"invoice","uri":"https://erp.example/inv/SAIL-88231"}},
    {"material":"ferroboron","mass_mg":25000000,"elements":[{"element":"Fe","mass_mg":20000000},{"element":"B","mass_mg":5000000}],"supplier":"FeB Ltd"}],
  "outputs":[
-   {"batch_id":"MAG-N52-2026-0412","material":"sintered-NdFeB-magnet","mass_mg":440000000,
-    "elements":[{"element":"Nd","mass_mg":112000000},{"element":"Pr","mass_mg":30800000},{"element":"Fe","mass_mg":292000000},{"element":"B","mass_mg":4400000}]},
+   {"batch_id":"MAG-N52-2026-0412","material":"sintered-NdFeB-magnet","mass_mg":298000000,
+    "elements":[{"element":"Nd","mass_mg":70000000},{"element":"Pr","mass_mg":19300000},{"element":"Fe","mass_mg":205000000},{"element":"B","mass_mg":3000000}]},
+   {"batch_id":"MAG-N45-2026-0414","material":"sintered-NdFeB-magnet","mass_mg":64000000,
+    "elements":[{"element":"Nd","mass_mg":15000000},{"element":"Pr","mass_mg":4100000},{"element":"Fe","mass_mg":44000000},{"element":"B","mass_mg":640000}]},
    {"batch_id":"MAG-SWARF-2026-0412","material":"magnet-grinding-swarf","mass_mg":40000000,
     "elements":[{"element":"Nd","mass_mg":6000000},{"element":"Pr","mass_mg":1700000},{"element":"Fe","mass_mg":26000000},{"element":"B","mass_mg":400000}]}]}
 {"kind":"TRANSFER","site":{"country":"IN","region":"IN-TG"},"inputs":[{"batch_id":"MAG-SWARF-2026-0412","mass_mg":40000000}],
  "transfer":{"destination_facility_id":"IN-REC-PUNE","carrier":"road"}}
-{"kind":"EXIT","site":{"country":"IN","region":"IN-TG"},"inputs":[{"batch_id":"MAG-N52-2026-0412","mass_mg":440000000}],
+{"kind":"EXIT","site":{"country":"IN","region":"IN-TG"},"inputs":[{"batch_id":"MAG-N52-2026-0412","mass_mg":298000000}],
  "exit":{"product":"EV traction motors","buyer":"an Indian two-wheeler maker"}}
 JSON
-step IN-MAG-HYD "RECEIVE, MANUFACTURE 440 kg magnets + 40 kg swarf, swarf to the recycler, magnets EXIT into motors"
+step IN-MAG-HYD "RECEIVE 170 kg oxide; MANUFACTURE from 130 kg of it: 298 kg N52 magnets, 64 kg N45 magnets, 40 kg swarf"
+step "" "swarf to the recycler, the N52 magnets EXIT into EV motors, the N45 lot stays in stock"
 
 say "the recycler turns swarf and collected end-of-life magnets back into oxide"
 emit IN-REC-PUNE >"$NET/rec.out" <<JSON
@@ -155,22 +164,22 @@ emit IN-REC-PUNE >"$NET/rec.out" <<JSON
 JSON
 step IN-REC-PUNE "RECEIVE swarf, RECYCLE swarf (pre-consumer) and 120 kg end-of-life magnets (post-consumer), MERGE, TRANSFER"
 
-say "second-generation magnets from recovered oxide"
+say "second-generation magnets from recovered oxide and the rest of the virgin oxide"
 emit IN-MAG-HYD --wait 60 >"$NET/mag2.out" <<JSON
 {"kind":"RECEIVE","site":{"country":"IN","region":"IN-TG"},"inputs":[{"batch_id":"REC-NDPR-2026-021","mass_mg":48500000}],
  "receive":{"transfer_event_id":"$(id 5 "$NET/rec.out")","origin_facility_id":"IN-REC-PUNE"}}
 {"kind":"MANUFACTURE","site":{"country":"IN","region":"IN-TG"},
- "inputs":[{"batch_id":"REC-NDPR-2026-021","mass_mg":48500000}],
- "untracked_inputs":[{"material":"electrolytic-iron","mass_mg":95000000,"elements":[{"element":"Fe","mass_mg":95000000}],"supplier":"Steel Authority of India"},
-   {"material":"ferroboron","mass_mg":7000000,"elements":[{"element":"Fe","mass_mg":5600000},{"element":"B","mass_mg":1400000}],"supplier":"FeB Ltd"}],
- "outputs":[{"batch_id":"MAG-N48-2026-0533","material":"sintered-NdFeB-magnet","mass_mg":140000000,
-   "elements":[{"element":"Nd","mass_mg":31000000},{"element":"Pr","mass_mg":8700000},{"element":"Fe","mass_mg":98000000},{"element":"B","mass_mg":1400000}]}]}
+ "inputs":[{"batch_id":"REC-NDPR-2026-021","mass_mg":48500000},{"batch_id":"OSC-NDPR-2026-077","mass_mg":40000000}],
+ "untracked_inputs":[{"material":"electrolytic-iron","mass_mg":165000000,"elements":[{"element":"Fe","mass_mg":165000000}],"supplier":"Steel Authority of India"},
+   {"material":"ferroboron","mass_mg":15000000,"elements":[{"element":"Fe","mass_mg":12000000},{"element":"B","mass_mg":3000000}],"supplier":"FeB Ltd"}],
+ "outputs":[{"batch_id":"MAG-N48-2026-0533","material":"sintered-NdFeB-magnet","mass_mg":245000000,
+   "elements":[{"element":"Nd","mass_mg":57000000},{"element":"Pr","mass_mg":16000000},{"element":"Fe","mass_mg":169000000},{"element":"B","mass_mg":2450000}]}]}
 JSON
-step IN-MAG-HYD "RECEIVE 48.5 kg recovered oxide, MANUFACTURE 140 kg second-generation magnets"
+step IN-MAG-HYD "RECEIVE 48.5 kg recovered oxide, MANUFACTURE it with 40 kg virgin oxide into 245 kg N48 magnets"
 step "" "(emitted with --wait: the aggregator's signed receipts came back)"
 grep -o '"status":"[A-Z_]*","ledger_index":[0-9]*' "$NET/mag2.out" | sed 's/^/                   /' || true
 
-say "three attacks"
+say "three attacks and a retry"
 # 1. one byte of a signed event changed in flight ("Chavara" -> "Chavarb"), produced raw; the
 #    signed bytes are taken from the journal's copy of Chavara's EXTRACT once it is there
 rogue=$NET/keys/rogue
@@ -186,6 +195,11 @@ done
 echo "$env_b64" | base64 -d | sed 's/Chavara/Chavarb/' >"$NET/tampered.bin"
 kcat -P -b "$MINTRACE_BROKERS" -t "${MINTRACE_TOPIC_PREFIX:-mintrace.}events.submitted" -k IN-IREL-CHAVARA "$NET/tampered.bin"
 step "tampered" "one byte of IN-IREL-CHAVARA's signed EXTRACT changed and replayed"
+# 1b. the same EXTRACT again, byte for byte: a producer's retry, journaled as a duplicate
+echo "$env_b64" | base64 -d >"$NET/resent.bin"
+kcat -P -X topic.partitioner=murmur2_random -b "$MINTRACE_BROKERS" -t "${MINTRACE_TOPIC_PREFIX:-mintrace.}events.submitted" \
+    -k IN-IREL-CHAVARA "$NET/resent.bin"
+step "retry" "IN-IREL-CHAVARA's EXTRACT sent again unchanged: a duplicate, applied once"
 # 2. a refinery claims to have mined something
 echo '{"kind":"EXTRACT","site":{"country":"IN","region":"IN-OR"},"outputs":[{"batch_id":"OSC-FAKE-ORE-1","material":"monazite-concentrate","mass_mg":5000000000}]}' \
     | emit IN-IREL-OSCOM >/dev/null
@@ -202,11 +216,11 @@ SERVICE_PIDS=()
 say "the journal (mintrace journal)"
 "$MT_BIN/mintrace" journal | tee "$NET/journal.txt"
 
-say "recycled content and origin of the second-generation magnets (mintrace provenance)"
-"$MT_BIN/mintrace" provenance MAG-N48-2026-0533
+say "recycled content and origin of the magnet lots in stock (mintrace provenance)"
+"$MT_BIN/mintrace" provenance MAG-N45-2026-0414 MAG-N48-2026-0533 | tee "$NET/provenance.txt"
 
-say "where they came from (mintrace lineage)"
-"$MT_BIN/mintrace" lineage --dot "$NET/lineage-MAG-N48-2026-0533.dot" MAG-N48-2026-0533
+say "where the second-generation magnets came from (mintrace lineage)"
+"$MT_BIN/mintrace" lineage --dot "$NET/lineage-MAG-N48-2026-0533.dot" MAG-N48-2026-0533 | tee "$NET/lineage.txt"
 
 say "their findings by deploy/policies/ndfeb-india.json (mintrace-comply, latest per rule; docs/compliance.md)"
 "$MT_BIN/mintrace" inspect findings -e \
@@ -216,17 +230,38 @@ say "their findings by deploy/policies/ndfeb-india.json (mintrace-comply, latest
 say "what the magnet maker holds now (mintrace inventory IN-MAG-HYD)"
 "$MT_BIN/mintrace" inventory IN-MAG-HYD
 
-say "what this demo shows, and what comes next"
+say "what this demo shows"
 cat <<'EOF'
-  Every accepted event above carries the facility's signature and the notary's attestation
-  (check them: mintrace inspect ledger -e --registry build/demo/registry.bin \
-                 -g build/demo/keys/governance.pub); every rejection keeps the original bytes.
-  The ledger checked each event's chain, custody, transit, balances and element
-  conservation (docs/ledger.md); events that arrived before what they depend on waited
-  in its parking buffer. Every producer got a receipt signed by the aggregator with a
-  Merkle inclusion proof (mintrace inspect receipts.IN-MAG-HYD -e), signed checkpoints commit
-  to the journal's root and to the provenance state, and every batch's recycled content and
-  origin per element is on the provenance topic (docs/accounting.md). mintrace-comply judges every
-  batch by a policy (docs/compliance.md). Not yet: mass balance, lineage pictures and the
-  auditor: the next issues; see docs/.
+  Every accepted event carries the facility's signature and the notary's attestation (check
+  them: mintrace inspect ledger -e --registry build/demo/registry.bin -g build/demo/keys/governance.pub);
+  every rejection keeps the original bytes. The ledger checked chains, custody, transit,
+  balances and element conservation (docs/ledger.md); producers got signed receipts with
+  Merkle inclusion proofs; checkpoints commit to the journal and to the provenance state;
+  every batch's recycled content and origin per element is on the provenance topic
+  (docs/accounting.md), and mintrace-comply judges every batch by a policy
+  (docs/compliance.md). Not yet: the auditor (see docs/).
 EOF
+
+# ---- the summary: what the journal and the provenance topic say, in a few lines -------------
+tally=$(grep '^journal: ' "$NET/journal.txt")
+entries=$(sed -n 's/^journal: \([0-9]*\) entries.*/\1/p' <<<"$tally")
+registry=$(sed -n 's/.*, \([0-9]*\) registry version.*/\1/p' <<<"$tally")
+accepted=$(sed -n 's/.*entries: \([0-9]*\) accepted.*/\1/p' <<<"$tally")
+rejected=$(sed -n 's/.* \([0-9]*\) rejected.*/\1/p' <<<"$tally")
+reasons=$(sed -n 's/.* rejected (\([^)]*\)).*/\1/p' <<<"$tally")
+duplicates=$(sed -n 's/.*, \([0-9]*\) duplicates\{0,1\}.*/\1/p' <<<"$tally")
+picture=$(sed -n 's/^lineage \(picture\|graph\): \([^ ]*\).*/\2/p' "$NET/lineage.txt")
+say "summary"
+dup=duplicates
+[ "${duplicates:-0}" = 1 ] && dup=duplicate
+printf '  events     %s submitted = %s accepted + %s rejected + %s %s   (build/demo/journal.txt)\n' \
+    "$((entries - ${registry:-0}))" "${accepted:-0}" "${rejected:-0}" "${duplicates:-0}" "$dup"
+printf '  rejected   %s\n' "${reasons:-none}"
+echo "  magnet lots, neodymium (the provenance topic; build/demo/provenance.txt has every element):"
+awk '/^[A-Z]/ { lot = $1 } /^  Nd / { sub(/^  Nd +/, ""); gsub(/;  /, "\n" sprintf("%26s", "")); printf "    %-18s Nd %s\n", lot, $0 }' \
+    "$NET/provenance.txt"
+case $picture in
+*.svg) printf '  lineage    %s\n' "${picture#"$root"/}" ;;
+?*) printf '  lineage    %s (Graphviz DOT; dot -Tsvg renders it)\n' "${picture#"$root"/}" ;;
+*) echo "  lineage    not written" ;;
+esac

@@ -47,24 +47,55 @@ static int write_network(uint64_t seed, const char *network, const char *dir, ch
     return ok ? 0 : -1;
 }
 
+/* Reads an integer setting if it is there; 0, or -1 with err. */
+static int get_long(mt_service *s, const char *key, long *v, char *err, size_t errlen) {
+    return mt_config_get(s->cfg, key) && mt_config_get_int(s->cfg, key, v, err, errlen) ? -1 : 0;
+}
+
+/* What the journal must say once every event is decided, in `mintrace journal`'s own words. */
+static void print_expected(const mt_sim_counts *c) {
+    printf("expect: %zu accepted, %zu rejected", c->accepted, c->rejected);
+    const char *sep = " (";
+    for (int k = 0; k < MT_SIM_CODES; k++) {
+        if (!c->by_code[k]) continue;
+        printf("%s%s %zu", sep, mt_reason_name((mt_reason)k), c->by_code[k]);
+        sep = ", ";
+    }
+    if (*sep == ',') putchar(')');
+    if (c->duplicates) printf(", %zu duplicate%s", c->duplicates, c->duplicates == 1 ? "" : "s");
+    putchar('\n');
+}
+
 int cmd_simulate(int argc, char **argv) {
     static const mt_option opts[] = {
         {"seed", 0, 1, "sim.seed", "the seed: the same seed gives the same chain, keys and bytes (default 1)"},
         {"chains", 'n', 1, "sim.chains", "closed loops mine -> ... -> second-generation magnets (default 10)"},
         {"out", 'o', 1, "sim.out", "write the keys and the signed registry to this folder"},
+        {"returns", 0, 1, "sim.returns", "percent of loops whose magnets come back as end-of-life scrap 10 years on "
+                                         "(default 30)"},
+        {"corrections", 0, 1, "sim.corrections", "percent of loops with a double entry voided by a CORRECTION (default 2)"},
+        {"adversarial", 0, 1, "sim.adversarial", "percent of loops carrying one attack, every reason code in turn "
+                                                 "(default 0)"},
         {"emit", 0, 0, "sim.emit", "produce every event to the brokers (publish the registry first: "
                                    "mintrace registry publish)"},
         {0},
     };
     mt_service s;
-    int rc = mt_service_init(&s, "mintrace simulate", "[--seed N] [--chains N] [--out DIR] [--emit]", opts, 0, argc, argv);
+    int rc = mt_service_init(&s, "mintrace simulate", "[--seed N] [--chains N] [--returns PCT] [--corrections PCT] [--adversarial PCT] [--out DIR] [--emit]", opts, 0, argc, argv);
     if (rc >= 0) return rc;
     char err[512], topic[200];
-    long seed = 1, chains = 10;
+    long seed = 1, chains = 10, returns = 30, corrections = 2, adversarial = 0;
     rc = MT_EXIT_USAGE;
-    if ((mt_config_get(s.cfg, "sim.seed") && mt_config_get_int(s.cfg, "sim.seed", &seed, err, sizeof(err))) ||
-        (mt_config_get(s.cfg, "sim.chains") && mt_config_get_int(s.cfg, "sim.chains", &chains, err, sizeof(err)))) {
+    if (get_long(&s, "sim.seed", &seed, err, sizeof(err)) || get_long(&s, "sim.chains", &chains, err, sizeof(err)) ||
+        get_long(&s, "sim.returns", &returns, err, sizeof(err)) ||
+        get_long(&s, "sim.corrections", &corrections, err, sizeof(err)) ||
+        get_long(&s, "sim.adversarial", &adversarial, err, sizeof(err))) {
         mt_log_error("%s", err);
+        goto out;
+    }
+    if (chains < 0 || chains > 1000000 || returns < 0 || returns > 100 || corrections < 0 || corrections > 100 ||
+        adversarial < 0 || adversarial > 100) {
+        mt_log_error("--chains is 0..1000000 and --returns, --corrections, --adversarial are percentages (0..100)");
         goto out;
     }
     const char *network = mt_config_get(s.cfg, "network.id"), *dir = mt_config_get(s.cfg, "sim.out");
@@ -78,9 +109,16 @@ int cmd_simulate(int argc, char **argv) {
         mt_log_error("%s", err);
         goto out;
     }
-    mt_sim *sim = mt_sim_new((uint64_t)seed, network, (int)chains, mt_now_ms() - 30LL * 86400000);
+    /* dated so that the last event (returns come MT_SIM_LIFETIME_MS later) is not in the future:
+     * a loop is at most ~25 events a minute apart */
+    mt_sim_opts o = {(int)chains, (int)returns, (int)corrections, (int)adversarial};
+    int64_t start = mt_now_ms() - 86400000LL - chains * 30LL * 60000 - (returns ? MT_SIM_LIFETIME_MS : 0);
+    mt_sim *sim = mt_sim_new_opts((uint64_t)seed, network, &o, start);
     rd_kafka_t *rk = NULL;
-    if (!sim) goto out;
+    if (!sim) {
+        mt_log_error("cannot simulate: out of memory");
+        goto out;
+    }
     if (emit) {
         rd_kafka_conf_t *conf = mt_kafka_conf_new(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg), err,
                                                   sizeof(err));
@@ -107,11 +145,19 @@ int cmd_simulate(int argc, char **argv) {
         free(env);
         n++;
     }
+    mt_sim_counts c;
+    mt_sim_expected(sim, &c);
     mt_sim_free(sim);
     if (rk) rd_kafka_destroy(rk);
     if (r < 0) goto out;
     printf("simulated %ld closed loops (seed %ld): %zu events%s%s%s\n", chains, seed, n, emit ? " produced to " : "",
            emit ? topic : "", dir ? "; keys and registry.bin written" : "");
+    printf("  %zu magnet lots back as end-of-life scrap, %zu corrections, %zu attacks\n", c.returns, c.corrections,
+           c.attacks);
+    print_expected(&c);
+    if (c.park_waiting)
+        printf("  %zu of them wait for the park bound: an aggregator with --park-max-age below %zu decides them\n",
+               c.park_waiting, c.park_tail);
     rc = MT_EXIT_OK;
 out:
     mt_service_release(&s);

@@ -82,8 +82,8 @@ rc=0; "$MT_BIN/mintrace" inspect events.submitted -e --shallow >"$NET/submitted.
 "$MT_BIN/mintrace" journal >"$NET/journal.txt"
 # the oxide's lineage goes back through the refiner's RECEIVE to the mine's EXTRACT
 "$MT_BIN/mintrace" lineage --dot "$NET/lineage.dot" OSC-NDPR-0001 >"$NET/lineage.txt"
-if ! grep -q 'OSC-NDPR-0001 150.000 kg NdPr-oxide, PROCESS by IN-IREL-OSCOM (IN)' "$NET/lineage.txt" ||
-    ! grep -q '<- CHV-MON-0001 999.500 kg monazite-concentrate, EXTRACT by IN-IREL-CHAVARA (IN)' "$NET/lineage.txt" ||
+if ! grep -q 'OSC-NDPR-0001 150.000 kg; NdPr-oxide, PROCESS by IN-IREL-OSCOM (IN)' "$NET/lineage.txt" ||
+    ! grep -q '<- CHV-MON-0001 999.500 kg, Nd recycled 0.0 % (pre 0.0 %, post 0.0 %); monazite-concentrate, EXTRACT by IN-IREL-CHAVARA (IN)' "$NET/lineage.txt" ||
     ! grep -q 'digraph lineage' "$NET/lineage.dot"; then
     echo "FAIL: lineage:"; cat "$NET/lineage.txt"; exit 1
 fi
