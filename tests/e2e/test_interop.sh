@@ -69,9 +69,11 @@ grep -q "($EVENTS event, 1 rejection, 1 registry_change, 1 duplicate)" "$NET/int
 grep -q '^interop: 20 passed, 0 failed$' "$NET/interop.txt" || { echo "FAIL: the Python consumer disagrees"; exit 1; }
 # the lots of docs/simulate.md, one loop per chain: first-generation magnets (no recycled Nd+Pr,
 # exited into motors without documents) fail, second-generation ones (recovered oxide only, all
-# pre-consumer: exactly 100 %) pass; Nd+Pr is traced, iron and boron are not; no EXTRACT carries
-# documents (the magnets and the swarf of every loop fail)
+# pre-consumer: exactly 100 %, none post-consumer) pass; Nd+Pr is traced, iron and boron are not;
+# no event carries documents: the magnets and swarf of every loop fail by their EXTRACT, its
+# ore, oxide, swarf and recovered oxide by a shipment
 for want in "ndpr-recycled-10pct: $CHAINS PASS, $CHAINS FAIL" "ndpr-all-pre-consumer: $CHAINS PASS, $CHAINS FAIL" \
+            "ndpr-post-consumer: 0 PASS, $((2 * CHAINS)) FAIL" "shipment-bill-of-lading: 0 PASS, $((4 * CHAINS)) FAIL" \
             "ndpr-traced: $((2 * CHAINS)) PASS, 0 FAIL" "all-traced: 0 PASS, $((2 * CHAINS)) FAIL" \
             "extract-due-diligence: 0 PASS, $((3 * CHAINS)) FAIL" "exit-conformity: $CHAINS PASS, $CHAINS FAIL"; do
     grep -q "^  rule $want$" "$NET/interop.txt" || { echo "FAIL: expected rule $want"; exit 1; }
