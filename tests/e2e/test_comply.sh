@@ -72,7 +72,7 @@ cmp -s <(sort "$NET/findings.jsonl") <(sort "$NET/findings2.jsonl") \
 
 # the verdicts computed independently in Python (tests/interop/policy_eval.py, shared with the
 # interop consumer) from the records and the journal's events, decoded there from the wire format
-PYTHONPATH=$MT_ROOT/tests/interop python3 - "$NET" <<'PY'
+PYTHONPATH=$MT_ROOT/tests/interop python3 -B - "$NET" <<'PY'
 import base64, json, sys
 from collections import Counter, defaultdict
 import policy_eval

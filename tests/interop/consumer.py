@@ -47,6 +47,7 @@ def generate_classes():
 generate_classes()
 from mintrace.v1 import comply_pb2, envelope_pb2, event_pb2, ledger_pb2, registry_pb2  # noqa: E402  (generated above)
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import policy_eval  # noqa: E402  (tests/interop/policy_eval.py, beside this file)
 
 passed = failed = 0
