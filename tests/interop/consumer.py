@@ -1,13 +1,16 @@
 """consumer.py — a compliance service's view of mintrace, in Python, from the documented wire
-formats only (docs/wire-format.md, docs/accounting.md, proto/): it reads the ledger, checkpoints,
-receipts and provenance topics with confluent-kafka, verifies every envelope signature with
-PyNaCl against the journaled registry, recomputes every leaf hash, the checkpoints' Merkle roots
-and the receipts' inclusion proofs (RFC 9162) and the provenance state root, and recomputes a few provenance figures from the
-events to compare with the published ProvenanceRecords. No mintrace code is used: message
-classes are generated from proto/ with protoc at run time.
+formats only (docs/wire-format.md, docs/accounting.md, docs/compliance.md, proto/): it reads the
+ledger, checkpoints, receipts and provenance topics with confluent-kafka, verifies every
+envelope signature with PyNaCl against the journaled registry, recomputes every leaf hash, the
+checkpoints' Merkle roots and the receipts' inclusion proofs (RFC 9162) and the provenance state
+root, and recomputes a few provenance figures from the events to compare with the published
+ProvenanceRecords. Then it judges every batch by the policy mintrace-comply ran with
+(policy_eval.py, from the records and the journal) and checks that the latest finding of every
+key on the findings topic is that verdict, and that no key is missing or extra. No mintrace code
+is used: message classes are generated from proto/ with protoc at run time.
 
   python consumer.py --brokers HOST:PORT --prefix PREFIX --governance-key FILE.pub \
-      --network ID [--expect-accepted N]
+      --network ID --policy POLICY.json [--expect-accepted N] [--wait-comply SECONDS]
 
 Prints one line per check and "interop: N passed, N failed"; exits 1 on any failure.
 """
@@ -20,8 +23,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, ConsumerGroupTopicPartitions, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient
+from google.protobuf import json_format
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
@@ -39,7 +45,10 @@ def generate_classes():
 
 
 generate_classes()
-from mintrace.v1 import envelope_pb2, event_pb2, ledger_pb2, registry_pb2  # noqa: E402  (generated above)
+from mintrace.v1 import comply_pb2, envelope_pb2, event_pb2, ledger_pb2, registry_pb2  # noqa: E402  (generated above)
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import policy_eval  # noqa: E402  (tests/interop/policy_eval.py, beside this file)
 
 passed = failed = 0
 
@@ -231,7 +240,10 @@ def main():
     ap.add_argument("--prefix", required=True)
     ap.add_argument("--governance-key", required=True)
     ap.add_argument("--network", required=True)
+    ap.add_argument("--policy", required=True, help="the policy file mintrace-comply runs with")
     ap.add_argument("--expect-accepted", type=int)
+    ap.add_argument("--wait-comply", type=float, default=60,
+                    help="seconds to wait for comply to commit past every input (default 60)")
     a = ap.parse_args()
     R = registry_pb2.FacilityRole
 
@@ -373,6 +385,7 @@ def main():
     check(newest is not None and merkle_root(state) == newest.provenance_root,
           "provenance_root of the newest checkpoint = Merkle root over the %d batches' latest records" % len(latest))
     replay_and_compare(events, latest, reg)
+    compare_findings(a, ledger, prov, events)
 
     print("interop: %d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
@@ -458,6 +471,103 @@ def replay_and_compare(events, latest, reg):
     check(mags and not bad, "%d second-generation magnet lots: rare earths 100 %% pre-consumer recycled, mined in "
           "their mine's country, processed in their recycler's; iron and boron untracked%s"
           % (len(mags), ": " + "; ".join(bad[:2]) if bad else ""))
+
+
+def committed(brokers, group, parts):
+    """The consumer group's committed offsets of the (topic, partition)s (negative when none);
+    read with the admin API, so this process never joins the group nor commits for it."""
+    admin = AdminClient({"bootstrap.servers": brokers})
+    req = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in parts])
+    res = admin.list_consumer_group_offsets([req])[group].result(timeout=10)
+    return {(tp.topic, tp.partition): tp.offset for tp in res.topic_partitions}
+
+
+def wait_comply(a, inputs):
+    """Waits until comply's consumer group (<prefix>comply, docs/compliance.md section 4) has
+    committed past the last message of every partition of its inputs: then every finding of
+    those inputs is committed on the findings topic. inputs: topic -> messages read
+    (partition, offset, key, value). Returns how long it waited, or None on a timeout."""
+    need = {}
+    for topic, msgs in inputs.items():
+        for p, off, _, _ in msgs:
+            need[(topic, p)] = max(need.get((topic, p), 0), off + 1)
+    group = a.prefix + "comply"
+    start = time.monotonic()
+    while True:
+        got = committed(a.brokers, group, need)
+        behind = {tp: (got.get(tp), n) for tp, n in need.items() if got.get(tp, -1) < n}
+        if not behind:
+            return time.monotonic() - start
+        if time.monotonic() - start > a.wait_comply:
+            print("  (comply's committed offsets behind the inputs, (topic, partition): (committed, needed): %s)"
+                  % behind)
+            return None
+        time.sleep(0.5)
+
+
+def finding_verdict(f):
+    """A Finding as a policy_eval.Verdict: its fields but the sentence, enums without prefix."""
+    def name(enum, v, prefix):
+        return enum.Name(v)[len(prefix):] if v in enum.values() else "?%d" % v
+    return policy_eval.Verdict(
+        f.batch_id, f.rule_id, f.policy_id, name(comply_pb2.RuleKind, f.rule_kind, "RULE_KIND_"),
+        name(comply_pb2.FindingStatus, f.status, "FINDING_STATUS_"), name(comply_pb2.Severity, f.severity, "SEVERITY_"),
+        f.ledger_index, f.material, f.measured_mg, f.basis_mg, f.measured_ppm, f.threshold_ppm)
+
+
+def compare_findings(a, ledger, prov, events):
+    """The findings topic against the verdicts computed here (policy_eval.py) from the provenance
+    records and the journal's events, once comply has committed past all of them."""
+    policy = policy_eval.load_policy(a.policy)
+    docs = any(r["kind"] == "documents" for r in policy["rules"])
+    # comply reads the ledger only when the policy has a documents rule (docs/compliance.md)
+    inputs = {a.prefix + "provenance": prov}
+    if docs:
+        inputs[a.prefix + "ledger"] = ledger
+    waited = wait_comply(a, inputs)
+    check(waited is not None, "comply has committed past every record of %s (waited %.1f s)"
+          % (" and ".join(sorted(inputs)), waited or a.wait_comply))
+
+    records = [json_format.MessageToDict(ledger_pb2.ProvenanceRecord.FromString(v), preserving_proto_field_name=True)
+               if v is not None else None for _, _, _, v in prov]
+    evs = [policy_eval.Event(index, event_pb2.EventKind.Name(ev.kind)[len("EVENT_KIND_"):],
+                             [i.batch_id for i in ev.inputs], [(o.batch_id, o.material) for o in ev.outputs],
+                             [(d.kind, len(d.sha256)) for d in ev.documents])
+           for index, _, ev in events]
+    expected = {k: v[-1] for k, v in policy_eval.expected_findings(policy, records, evs).items()}
+
+    latest, bad_key, counts = {}, [], {"PASS": 0, "FAIL": 0}
+    findings = read_topic(a.brokers, a.prefix + "findings")
+    for _, off, key, value in findings:
+        v = finding_verdict(comply_pb2.Finding.FromString(value or b""))
+        k = v.batch_id + "#" + v.rule_id
+        if key is None or key.decode() != k or v.policy_id != policy["policy_id"]:
+            bad_key.append("@%d %r: %s of policy %s" % (off, key, k, v.policy_id))
+        counts[v.status] = counts.get(v.status, 0) + 1
+        latest[k] = v  # a key is in one partition: the last one read is the latest
+    check(findings and not bad_key, "%d findings (%s): each keyed \"<batch>#<rule>\" of its value, of policy %s%s"
+          % (len(findings), ", ".join("%d %s" % (n, s) for s, n in sorted(counts.items())), policy["policy_id"],
+             ": bad %s" % bad_key[:3] if bad_key else ""))
+    missing = sorted(set(expected) - set(latest))
+    extra = sorted(set(latest) - set(expected))
+    check(expected and not missing and not extra,
+          "every one of the %d (batch, rule) keys with a verdict has a finding, and no finding is of another key%s%s"
+          % (len(expected), ": missing %s" % missing[:3] if missing else "", "; extra %s" % extra[:3] if extra else ""))
+    differ = ["%s: finding %s, computed %s" % (k, tuple(latest[k]), tuple(expected[k]))
+              for k in sorted(set(expected) & set(latest)) if latest[k] != expected[k]]
+    check(latest and not differ, "the latest finding of each key = the verdict computed here from the records and the "
+          "journal: status, ledger index, measured, basis, ppm, threshold, severity, rule kind, material%s"
+          % (": " + "; ".join(differ[:3]) if differ else ""))
+    per_rule = {}
+    for v in latest.values():
+        per_rule.setdefault(v.rule_id, {"PASS": 0, "FAIL": 0})[v.status] += 1
+    for r in policy["rules"]:
+        c = per_rule.get(r["id"], {"PASS": 0, "FAIL": 0})
+        print("  rule %s: %d PASS, %d FAIL" % (r["id"], c["PASS"], c["FAIL"]))
+    verdicts = [v.status for v in latest.values()]
+    check("PASS" in verdicts and "FAIL" in verdicts, "the policy passes some lots and fails others (%d PASS, %d FAIL "
+          "latest)" % (verdicts.count("PASS"), verdicts.count("FAIL")))
+    print("findings: %d messages on %d keys" % (len(findings), len(latest)))
 
 
 if __name__ == "__main__":
