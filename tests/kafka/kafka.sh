@@ -10,7 +10,8 @@
 #
 # start on a DIR that already holds a cluster restarts its stopped nodes with the same ports and
 # data (--nodes is then ignored). Environment: KAFKA_LIBS (default <repo>/build/kafka/libs),
-# KAFKA_HEAP (default "-Xmx512m -Xms256m"), KAFKA_OPTS (more JVM flags), KAFKA_START_TIMEOUT
+# KAFKA_HEAP (default "-Xmx1g -Xms256m": one test run creates a few thousand partitions, and a
+# 512 MB heap ran out under the metadata of several runs sharing one broker), KAFKA_OPTS (more JVM flags), KAFKA_START_TIMEOUT
 # (seconds, default 90). Settings, versions and timings: docs/kafka.md.
 set -euo pipefail
 
@@ -18,7 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 pom=$here/pom.xml
 KAFKA_LIBS=${KAFKA_LIBS:-$root/build/kafka/libs}
-KAFKA_HEAP=${KAFKA_HEAP:--Xmx512m -Xms256m}
+KAFKA_HEAP=${KAFKA_HEAP:--Xmx1g -Xms256m}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
