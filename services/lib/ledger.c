@@ -1363,3 +1363,11 @@ int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]
     free(q.v);
     return 0;
 }
+
+/* ---- for the auditor ---- */
+
+const mt_registry *mt_ledger_registry(const mt_ledger *l, uint64_t version) {
+    for (size_t i = l->n_regs; i-- > 0;)
+        if (!version || mt_registry_version(l->regs[i]) == version) return l->regs[i];
+    return NULL;
+}

@@ -134,4 +134,8 @@ Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, 
  * of its latest record. O(batches log batches). Returns 0, or -1 when out of memory. */
 int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]);
 
+/* The journaled registry version `version` (0: the newest), or NULL if it was never journaled.
+ * Valid while the version stays journaled (an abort drops versions of its transaction). */
+const mt_registry *mt_ledger_registry(const mt_ledger *l, uint64_t version);
+
 #endif
