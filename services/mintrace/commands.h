@@ -13,5 +13,7 @@ int cmd_inventory(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_provenance(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_archive(int argc, char **argv);
 
 #endif
