@@ -777,8 +777,11 @@ static void judge_event(mt_audit *a, slot *s, const Mintrace__V1__LedgerEntry *e
     }
     unsigned char env_hash[32];
     mt_hash(at.ae->envelope.data, at.ae->envelope.len, env_hash);
-    if (at.att->event_id.len != 32 || memcmp(at.att->event_id.data, at.event_id, 32) != 0)
+    if (at.att->event_id.len != 32 || memcmp(at.att->event_id.data, at.event_id, 32) != 0) {
+        /* name the event the notary attested: the one that should be here */
+        if (at.att->event_id.len == 32) mt_hex_encode(at.att->event_id.data, 32, s->event_id);
         slot_set_a(s, "ALTERED_PAYLOAD", "event_id", "the payload is not the one the notary attested (its id differs)");
+    }
     else if (at.att->envelope_hash.len != 32 || memcmp(at.att->envelope_hash.data, env_hash, 32) != 0)
         slot_set_a(s, "BAD_SIGNATURE", "envelope_hash",
                    "the facility's signatures are not the ones the notary attested (the envelope hash differs)");

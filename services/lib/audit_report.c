@@ -42,7 +42,12 @@ void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) 
         return;
     }
     fprintf(fp, "FINDINGS: %zu\n", n);
+    size_t follows = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!strcmp(f[i].kind, "FOLLOWS_FINDING")) { /* consequences: counted, listed in the reports */
+            follows++;
+            continue;
+        }
         fprintf(fp, "%s", f[i].kind);
         if (f[i].index >= 0) fprintf(fp, " at index %" PRId64, f[i].index);
         if (f[i].event_id[0]) fprintf(fp, " event %.16s", f[i].event_id);
@@ -51,6 +56,10 @@ void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) 
         if (f[i].topic[0]) fprintf(fp, " (%s [%d] @%" PRId64 ")", f[i].topic, (int)f[i].partition, f[i].offset);
         fprintf(fp, ": %s\n", f[i].detail);
     }
+    if (follows)
+        fprintf(fp, "FOLLOWS_FINDING: %zu later entries depend on the entries named above (each listed in the JSON "
+                    "and HTML reports)\n",
+                follows);
 }
 
 /* ---- JSON ---- */

@@ -75,64 +75,6 @@ static int topic_set_list(topic_set *ts, const mt_service *s, char *err, size_t 
 }
 
 
-/* Reads every partition of the given topics from offset 0 with one consumer (read_committed,
- * assign only, nothing committed) until the end of each, calling fn for every message: one
- * client for the many receipts topics instead of one each. Returns 0, or -1 with err. */
-static int read_topics(const mt_service *s, const char *const *topics, size_t n, mt_kafka_read_fn fn, void *arg,
-                       char *err, size_t err_size) {
-    rd_kafka_conf_t *conf = mt_kafka_conf_new(mt_config_get(s->cfg, "brokers"), mt_config_kafka_props(s->cfg), err,
-                                              err_size);
-    if (!conf) return -1;
-    rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
-    char group[64];
-    snprintf(group, sizeof(group), "mintrace-audit-%d", (int)getpid()); /* assign() only; never commits */
-    rd_kafka_t *rk = mt_kafka_consumer_new(conf, group, err, err_size);
-    if (!rk) return -1;
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
-    int rc = -1, total = 0, at_end = 0;
-    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
-    for (size_t t = 0; !kerr && t < n; t++) {
-        const struct rd_kafka_metadata_topic *mt = NULL;
-        for (int i = 0; i < md->topic_cnt && !mt; i++)
-            if (strcmp(md->topics[i].topic, topics[t]) == 0) mt = &md->topics[i];
-        if (!mt || mt->err) {
-            snprintf(err, err_size, "%s: %s", topics[t], rd_kafka_err2str(mt ? mt->err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-            goto out;
-        }
-        for (int p = 0; p < mt->partition_cnt; p++, total++)
-            rd_kafka_topic_partition_list_add(parts, topics[t], p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    }
-    if (kerr || (kerr = rd_kafka_assign(rk, parts))) {
-        snprintf(err, err_size, "%s: %s", topics[0], rd_kafka_err2str(kerr));
-        goto out;
-    }
-    while (mt_run && at_end < total) {
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 500);
-        if (!rkm) continue;
-        int stop = 0;
-        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            at_end++;
-        } else if (rkm->err == RD_KAFKA_RESP_ERR__FATAL || rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-            snprintf(err, err_size, "%s [%d]: %s", rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "?", (int)rkm->partition,
-                     rd_kafka_message_errstr(rkm));
-            rd_kafka_message_destroy(rkm);
-            goto out;
-        } else if (!rkm->err) {
-            stop = fn(arg, rkm);
-        } /* other consumer errors are informational */
-        rd_kafka_message_destroy(rkm);
-        if (stop) break;
-    }
-    rc = 0;
-out:
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_partition_list_destroy(parts);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return rc;
-}
-
 /* ---- reading: from Kafka or from an archive, the same callbacks ---- */
 
 typedef enum { PART_CHECKPOINTS, PART_PROVENANCE, PART_LEDGER, PART_RECEIPTS } part;
@@ -240,7 +182,7 @@ static int read_all(reading *r, const mt_service *s, const char *archive, char *
             if (mt_archive_read(archive, want_part, feed_archive, r, err, err_size)) return -1;
         } else {
             const char **v = malloc((ts->n_per_facility + 2) * sizeof(*v));
-            int frc = !v || read_topics(s, v, part_topics(ts, (part)p, v), feed_kafka, r, err, err_size);
+            int frc = !v || mt_kafka_read_topics(mt_config_get(s->cfg, "brokers"), mt_config_kafka_props(s->cfg), v, part_topics(ts, (part)p, v), &mt_run, feed_kafka, r, err, err_size);
             free(v);
             if (frc) return -1;
         }
@@ -487,7 +429,7 @@ int cmd_archive(int argc, char **argv) {
         size_t n = v ? part_topics(&ts, (part)p, v) : 0;
         const char *topic = v ? v[0] : "?";
         uint64_t before = ar.n;
-        if (!v || read_topics(&s, v, n, archive_one, &ar, err, sizeof(err))) {
+        if (!v || mt_kafka_read_topics(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg), v, n, &mt_run, archive_one, &ar, err, sizeof(err))) {
             mt_log_error("%s", err);
             failed = 1;
         } else if (ar.w.failed || !mt_run) {

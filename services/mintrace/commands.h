@@ -15,5 +15,6 @@ int cmd_provenance(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_archive(int argc, char **argv);
+int cmd_x_tamper(int argc, char **argv); /* test tool: not listed in the usage */
 
 #endif
