@@ -1169,6 +1169,31 @@ static void leaf_of(const Mintrace__V1__LedgerEntry *e, unsigned char leaf[32]) 
     if (e->leaf_hash.len == 32) memcpy(leaf, e->leaf_hash.data, 32);
 }
 
+/* The event an entry is about (hex id, facility), as far as its bytes say. */
+static void entry_event(const Mintrace__V1__LedgerEntry *e, mt_finding *f) {
+    if (!f) return;
+    const ProtobufCBinaryData *id = NULL;
+    if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_DUPLICATE) id = &e->duplicate->event_id;
+    if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
+        size_t blen;
+        uint8_t *b = mt_message_pack(&e->event->base, &blen);
+        mt_attested at;
+        mt_verdict v;
+        if (b && mt_attested_open_verified(b, blen, &at, &v) == 0) {
+            mt_hex_encode(at.event_id, 32, f->event_id);
+            snprintf(f->facility, sizeof(f->facility), "%s", at.ev->facility_id);
+        }
+        mt_attested_release(&at);
+        free(b);
+    } else if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_REJECTION) {
+        Mintrace__V1__Rejection *r = mintrace__v1__rejection__unpack(NULL, e->rejection.len, e->rejection.data);
+        if (r && r->event_id.len == 32) mt_hex_encode(r->event_id.data, 32, f->event_id);
+        if (r) snprintf(f->facility, sizeof(f->facility), "%s", r->facility_id);
+        if (r) mintrace__v1__rejection__free_unpacked(r, NULL);
+    }
+    if (id && id->len == 32) mt_hex_encode(id->data, 32, f->event_id);
+}
+
 static void process_bytes(mt_audit *a, const uint8_t *bytes, size_t len, const where *at, int reordered) {
     Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, len, bytes);
     if (!e) {
@@ -1180,11 +1205,11 @@ static void process_bytes(mt_audit *a, const uint8_t *bytes, size_t len, const w
         leaf_of(e, leaf);
         const entry_rec *er = e->index < a->n_recs ? &a->recs[e->index] : NULL;
         if (er && memcmp(leaf, er->leaf, 32) == 0)
-            add_finding(a, "DUPLICATED", (int64_t)e->index, at, "index",
-                        "entry %" PRIu64 " appears again (the same entry, a second time)", e->index);
+            entry_event(e, add_finding(a, "DUPLICATED", (int64_t)e->index, at, "index",
+                                       "entry %" PRIu64 " appears again (the same entry, a second time)", e->index));
         else
-            add_finding(a, "FORKED", (int64_t)e->index, at, "index",
-                        "a second, different entry claims index %" PRIu64, e->index);
+            entry_event(e, add_finding(a, "FORKED", (int64_t)e->index, at, "index",
+                                       "a second, different entry claims index %" PRIu64, e->index));
         goto out;
     }
     if (e->index > a->next) {
@@ -1195,7 +1220,8 @@ static void process_bytes(mt_audit *a, const uint8_t *bytes, size_t len, const w
             goto out;
         }
         if (mt_map_get(a->stash, &e->index, sizeof(e->index))) {
-            add_finding(a, "DUPLICATED", (int64_t)e->index, at, "index", "entry %" PRIu64 " appears twice", e->index);
+            entry_event(e, add_finding(a, "DUPLICATED", (int64_t)e->index, at, "index", "entry %" PRIu64 " appears twice",
+                                       e->index));
             goto out;
         }
         stashed *st = malloc(sizeof(*st) + len);
@@ -1216,10 +1242,12 @@ static void process_bytes(mt_audit *a, const uint8_t *bytes, size_t len, const w
         }
         goto out;
     }
-    if (reordered)
-        add_finding(a, "REORDERED", (int64_t)e->index, at, "index",
-                    "entry %" PRIu64 " comes after entries with higher indexes in the ledger topic", e->index);
-    if (reordered) bad(a, e->index);
+    if (reordered) {
+        entry_event(e, add_finding(a, "REORDERED", (int64_t)e->index, at, "index",
+                                   "entry %" PRIu64 " comes after entries with higher indexes in the ledger topic",
+                                   e->index));
+        bad(a, e->index);
+    }
     process_entry(a, e, bytes, len, at);
 out:
     mintrace__v1__ledger_entry__free_unpacked(e, NULL);

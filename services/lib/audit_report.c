@@ -53,7 +53,10 @@ void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) 
         if (f[i].event_id[0]) fprintf(fp, " event %.16s", f[i].event_id);
         if (f[i].facility[0]) fprintf(fp, " facility %s", f[i].facility);
         if (f[i].rule[0]) fprintf(fp, " rule %s", f[i].rule);
-        if (f[i].topic[0]) fprintf(fp, " (%s [%d] @%" PRId64 ")", f[i].topic, (int)f[i].partition, f[i].offset);
+        if (f[i].topic[0] && f[i].offset >= 0)
+            fprintf(fp, " (%s [%d] @%" PRId64 ")", f[i].topic, (int)f[i].partition, f[i].offset);
+        else if (f[i].topic[0])
+            fprintf(fp, " (%s)", f[i].topic);
         fprintf(fp, ": %s\n", f[i].detail);
     }
     if (follows)

@@ -68,6 +68,15 @@ static void tlist_free(tlist *l) {
     free(l->v);
 }
 
+static int tlist_copy(tlist *dst, const tlist *src) {
+    memset(dst, 0, sizeof(*dst));
+    for (size_t i = 0; i < src->n; i++) {
+        const tmsg *m = &src->v[i];
+        if (tlist_add(dst, m->topic, m->partition, m->key, m->klen, m->val, m->vlen)) return -1;
+    }
+    return 0;
+}
+
 static void set_val(tmsg *m, uint8_t *val, size_t len) {
     free(m->val);
     m->val = val;
@@ -326,7 +335,7 @@ static void on_delivery(void *arg, const rd_kafka_message_t *rkm) {
 }
 
 /* Produces every message under the new prefix, same partition and key, in list order. */
-static int write_copy(const mt_service *s, const char *from_prefix, tlist *parts) {
+static int write_copy(const mt_service *s, const char *from_prefix, const char *to_prefix, tlist *parts) {
     char err[512];
     delivery dl = {0};
     mt_kafka_dr_hook hook = {on_delivery, &dl};
@@ -339,7 +348,6 @@ static int write_copy(const mt_service *s, const char *from_prefix, tlist *parts
         mt_log_error("%s", err);
         return -1;
     }
-    const char *to_prefix = mt_config_get(s->cfg, "topic.prefix");
     size_t fl = strlen(from_prefix), n = 0;
     int rc = 0;
     for (int p = 0; p < P_N && !rc; p++)
@@ -368,19 +376,166 @@ static int write_copy(const mt_service *s, const char *from_prefix, tlist *parts
     return rc;
 }
 
+/* The first PROCESS at or after entry from, done again by its facility as the next event of its
+ * chain, taking twice the inputs (spent already), signed with the facility's key, attested by
+ * the notary's (keys from dir) and journaled as accepted after the last entry: what a writer
+ * holding those keys could append. */
+static int double_spend(const mt_service *s, tlist *l, size_t from, const char *dir) {
+    size_t i;
+    Mintrace__V1__LedgerEntry *e = NULL;
+    Mintrace__V1__Envelope *env = NULL;
+    Mintrace__V1__BatchEvent *ev = NULL;
+    for (i = from; i < l->n; i++) {
+        e = entry_at(l, i);
+        if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
+            env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+            ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
+            if (ev->kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_PROCESS) break;
+            mintrace__v1__batch_event__free_unpacked(ev, NULL);
+            mintrace__v1__envelope__free_unpacked(env, NULL);
+            ev = NULL;
+            env = NULL;
+        }
+        mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+        e = NULL;
+    }
+    if (!ev || !dir) return -1;
+    /* the chain head of the facility's key */
+    uint64_t seq = 0;
+    unsigned char head[32];
+    for (size_t k = 0; k < l->n; k++) {
+        Mintrace__V1__LedgerEntry *x = entry_at(l, k);
+        if (x->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
+            Mintrace__V1__Envelope *xe = mintrace__v1__envelope__unpack(NULL, x->event->envelope.len, x->event->envelope.data);
+            Mintrace__V1__BatchEvent *xv = mintrace__v1__batch_event__unpack(NULL, xe->payload.len, xe->payload.data);
+            if (!strcmp(xe->signatures[0]->key_id, env->signatures[0]->key_id) && xv->seq > seq) {
+                seq = xv->seq;
+                mt_hash(xe->payload.data, xe->payload.len, head);
+            }
+            mintrace__v1__batch_event__free_unpacked(xv, NULL);
+            mintrace__v1__envelope__free_unpacked(xe, NULL);
+        }
+        mintrace__v1__ledger_entry__free_unpacked(x, NULL);
+    }
+    ProtobufCBinaryData old_prev = ev->prev;
+    ev->seq = seq + 1;
+    ev->prev = (ProtobufCBinaryData){32, head};
+    for (size_t k = 0; k < ev->n_inputs; k++) ev->inputs[k]->mass_mg *= 2;
+    char ids[8][200], *orig[8];
+    size_t nout = ev->n_outputs < 8 ? ev->n_outputs : 8;
+    for (size_t k = 0; k < nout; k++) {
+        snprintf(ids[k], sizeof(ids[k]), "%s-AGAIN", ev->outputs[k]->batch_id);
+        orig[k] = ev->outputs[k]->batch_id;
+        ev->outputs[k]->batch_id = ids[k];
+    }
+    char path[4096], err[512];
+    mt_keypair fk, nk;
+    size_t plen, slen, alen, len;
+    uint8_t *p = mt_message_pack(&ev->base, &plen), *signed_env = NULL, *att = NULL, *entry = NULL;
+    snprintf(path, sizeof(path), "%s/%s", dir, ev->facility_id);
+    int rc = mt_keypair_load(&fk, path, err, sizeof(err));
+    snprintf(path, sizeof(path), "%s/NOTARY-1", dir);
+    if (!rc) rc = mt_keypair_load(&nk, path, err, sizeof(err));
+    mt_verdict v;
+    if (!rc)
+        rc = mt_envelope_seal(&fk, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_FACILITY, MT_PAYLOAD_EVENT, p, plen,
+                              &signed_env, &slen) ||
+             mt_notary_attest(&nk, s->reg, mt_config_get(s->cfg, "network.id"), signed_env, slen, mt_now_ms(), &att,
+                              &alen, &v);
+    if (rc) mt_log_error("double-spend: %s", err[0] ? err : v.detail);
+    if (!rc) {
+        mt_decision d = {.kind = MT_DECIDED_ACCEPTED, .index = l->n, .bytes = att, .len = alen, .source_topic = ""};
+        unsigned char leaf[32], key[8];
+        mt_journal_key(l->n, key);
+        tmsg tmpl = l->v[0];
+        say_event("double spend", l->n, att, alen);
+        rc = mt_journal_entry(&d, mt_now_ms(), &entry, &len, leaf) ||
+             tlist_add(l, tmpl.topic, tmpl.partition, key, 8, entry, len);
+    }
+    for (size_t k = 0; k < nout; k++) ev->outputs[k]->batch_id = orig[k];
+    ev->prev = old_prev;
+    mt_keypair_wipe(&fk);
+    mt_keypair_wipe(&nk);
+    free(p), free(signed_env), free(att), free(entry);
+    mintrace__v1__batch_event__free_unpacked(ev, NULL);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    return rc;
+}
+
+/* One copy: the change MODE (with N, DIR) to the lists, written under to_prefix. */
+static int apply_one(const mt_service *s, const char *from, const char *to_prefix, const char *mode, size_t n,
+                     const char *dir, tlist *parts) {
+    tlist *L = &parts[P_LEDGER];
+    int bad = 0;
+    if (!strcmp(mode, "keep-receipts")) {
+        return !dir || keep_receipts(&parts[P_RECEIPTS], n, dir) ? MT_EXIT_FAIL : MT_EXIT_OK;
+    } else if (!strcmp(mode, "copy")) {
+    } else if (!strcmp(mode, "alter-payload") || !strcmp(mode, "bad-signature")) {
+        size_t i = event_entry_from(L, n);
+        bad = i == (size_t)-1 || rewrite_event(L, i, mode[0] == 'a');
+    } else if (!strcmp(mode, "double-spend")) {
+        bad = double_spend(s, L, n, mt_config_get(s->cfg, "tamper.keys"));
+    } else if (!strcmp(mode, "censor")) {
+        size_t i = event_entry_from(L, n);
+        bad = i == (size_t)-1 || censor(L, i);
+    } else if (!strcmp(mode, "drop") && n < L->n) {
+        printf("tamper: entry %zu dropped\n", n);
+        tlist_remove(L, n);
+    } else if (!strcmp(mode, "swap") && n + 1 < L->n) {
+        tmsg x = L->v[n];
+        L->v[n] = L->v[n + 1];
+        L->v[n + 1] = x;
+        printf("tamper: entries %zu and %zu swapped\n", n, n + 1);
+    } else if (!strcmp(mode, "duplicate") && n < L->n) {
+        tmsg m = L->v[n];
+        bad = tlist_add(L, m.topic, m.partition, m.key, m.klen, m.val, m.vlen);
+        if (!bad) { /* right after the original */
+            tmsg x = L->v[L->n - 1];
+            memmove(&L->v[n + 2], &L->v[n + 1], (L->n - n - 2) * sizeof(tmsg));
+            L->v[n + 1] = x;
+        }
+        printf("tamper: entry %zu written twice\n", n);
+    } else if (!strcmp(mode, "forge-checkpoint")) {
+        bad = forge_checkpoint(&parts[P_CP]);
+    } else if (!strcmp(mode, "rollback-checkpoint") && parts[P_CP].n) {
+        tmsg m = parts[P_CP].v[0];
+        bad = tlist_add(&parts[P_CP], m.topic, m.partition, m.key, m.klen, m.val, m.vlen);
+        printf("tamper: the first checkpoint (tree size %" PRIu64 ") published again, last\n", size_of_checkpoint(&m));
+    } else if (!strcmp(mode, "forge-provenance")) {
+        bad = provenance(&parts[P_PROV], n, 0);
+    } else if (!strcmp(mode, "stale-provenance")) {
+        bad = provenance(&parts[P_PROV], 0, 1);
+    } else if (!strcmp(mode, "truncate") && n < L->n) {
+        printf("tamper: truncated to %zu entries (of %zu)\n", n, L->n);
+        cut(parts, n);
+    } else if (!strcmp(mode, "fork") && n < L->n) {
+        bad = fork_at(parts, n);
+    } else {
+        mt_log_error("unknown mode '%s' or N out of range", mode);
+        return MT_EXIT_USAGE;
+    }
+    if (bad) {
+        mt_log_error("%s: could not make the change", mode);
+        return MT_EXIT_FAIL;
+    }
+    return write_copy(s, from, to_prefix, parts) ? MT_EXIT_FAIL : MT_EXIT_OK;
+}
+
 int cmd_x_tamper(int argc, char **argv) {
     static const mt_option opts[] = {
         {"from", 'F', 1, "tamper.from", "the topic prefix to copy from"},
+        {"keys", 'K', 1, "tamper.keys", "double-spend: the directory of the facilities' and the notary's keys"},
         {0},
     };
     mt_service s;
     int rc = mt_service_init(&s, "mintrace x-tamper",
-                             "--from PREFIX MODE [N] [DIR]   (a test tool: copies the audit's topics under "
-                             "--topic-prefix with one change)\n"
+                             "--from PREFIX  TO_PREFIX:MODE[:N[:DIR]]...   (a test tool: copies the audit's topics "
+                             "under each TO_PREFIX with one change each)\n"
                              "modes: copy, alter-payload N, bad-signature N, drop N, swap N, duplicate N, censor N,\n"
                              "       forge-checkpoint, rollback-checkpoint, forge-provenance N, stale-provenance,\n"
-                             "       truncate N, fork N, keep-receipts N DIR (writes files, copies nothing)",
-                             opts, MT_NEED_BROKERS, argc, argv);
+                             "       truncate N, fork N, double-spend N (with --keys), keep-receipts N DIR (writes files, copies nothing)",
+                             opts, MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
     if (rc >= 0) return rc;
     const char *from = mt_config_get(s.cfg, "tamper.from");
     if (!from || s.argi >= argc) {
@@ -388,8 +543,6 @@ int cmd_x_tamper(int argc, char **argv) {
         mt_service_release(&s);
         return MT_EXIT_USAGE;
     }
-    const char *mode = argv[s.argi];
-    size_t n = s.argi + 1 < argc ? strtoull(argv[s.argi + 1], NULL, 10) : 0;
     tlist parts[P_N] = {{0}};
     char err[512], t[P_N][200];
     const char *names[] = {"checkpoints", "provenance", "ledger", "receipts"};
@@ -428,61 +581,26 @@ int cmd_x_tamper(int argc, char **argv) {
         mt_log_error("cannot read the source topics: %s", err);
         goto out;
     }
-    tlist *L = &parts[P_LEDGER];
-    int bad = 0;
-    if (!strcmp(mode, "keep-receipts")) {
-        bad = s.argi + 2 >= argc || keep_receipts(&parts[P_RECEIPTS], n, argv[s.argi + 2]);
-        rc = bad ? MT_EXIT_FAIL : MT_EXIT_OK;
-        goto out;
-    } else if (!strcmp(mode, "copy")) {
-    } else if (!strcmp(mode, "alter-payload") || !strcmp(mode, "bad-signature")) {
-        size_t i = event_entry_from(L, n);
-        bad = i == (size_t)-1 || rewrite_event(L, i, mode[0] == 'a');
-    } else if (!strcmp(mode, "censor")) {
-        size_t i = event_entry_from(L, n);
-        bad = i == (size_t)-1 || censor(L, i);
-    } else if (!strcmp(mode, "drop") && n < L->n) {
-        printf("tamper: entry %zu dropped\n", n);
-        tlist_remove(L, n);
-    } else if (!strcmp(mode, "swap") && n + 1 < L->n) {
-        tmsg x = L->v[n];
-        L->v[n] = L->v[n + 1];
-        L->v[n + 1] = x;
-        printf("tamper: entries %zu and %zu swapped\n", n, n + 1);
-    } else if (!strcmp(mode, "duplicate") && n < L->n) {
-        tmsg m = L->v[n];
-        bad = tlist_add(L, m.topic, m.partition, m.key, m.klen, m.val, m.vlen);
-        if (!bad) { /* right after the original */
-            tmsg x = L->v[L->n - 1];
-            memmove(&L->v[n + 2], &L->v[n + 1], (L->n - n - 2) * sizeof(tmsg));
-            L->v[n + 1] = x;
+    rc = MT_EXIT_OK;
+    for (int a = s.argi; a < argc && rc == MT_EXIT_OK; a++) {
+        /* PREFIX:MODE[:N[:DIR]] */
+        char spec[1024], *fields[4] = {0};
+        snprintf(spec, sizeof(spec), "%s", argv[a]);
+        char *save = NULL, *tok = strtok_r(spec, ":", &save);
+        for (int k = 0; k < 4 && tok; k++, tok = strtok_r(NULL, ":", &save)) fields[k] = tok;
+        if (!fields[1]) {
+            mt_log_error("%s: give PREFIX:MODE[:N[:DIR]]", argv[a]);
+            rc = MT_EXIT_USAGE;
+            break;
         }
-        printf("tamper: entry %zu written twice\n", n);
-    } else if (!strcmp(mode, "forge-checkpoint")) {
-        bad = forge_checkpoint(&parts[P_CP]);
-    } else if (!strcmp(mode, "rollback-checkpoint") && parts[P_CP].n) {
-        tmsg m = parts[P_CP].v[0];
-        bad = tlist_add(&parts[P_CP], m.topic, m.partition, m.key, m.klen, m.val, m.vlen);
-        printf("tamper: the first checkpoint (tree size %" PRIu64 ") published again, last\n", size_of_checkpoint(&m));
-    } else if (!strcmp(mode, "forge-provenance")) {
-        bad = provenance(&parts[P_PROV], n, 0);
-    } else if (!strcmp(mode, "stale-provenance")) {
-        bad = provenance(&parts[P_PROV], 0, 1);
-    } else if (!strcmp(mode, "truncate") && n < L->n) {
-        printf("tamper: truncated to %zu entries (of %zu)\n", n, L->n);
-        cut(parts, n);
-    } else if (!strcmp(mode, "fork") && n < L->n) {
-        bad = fork_at(parts, n);
-    } else {
-        mt_log_error("unknown mode '%s' or N out of range", mode);
-        rc = MT_EXIT_USAGE;
-        goto out;
+        tlist copy[P_N];
+        int ok = 1;
+        for (int p = 0; p < P_N; p++) ok &= tlist_copy(&copy[p], &parts[p]) == 0;
+        if (ok) rc = apply_one(&s, from, fields[0], fields[1], fields[2] ? strtoull(fields[2], NULL, 10) : 0, fields[3],
+                               copy);
+        else rc = MT_EXIT_FAIL;
+        for (int p = 0; p < P_N; p++) tlist_free(&copy[p]);
     }
-    if (bad) {
-        mt_log_error("%s: could not make the change", mode);
-        goto out;
-    }
-    rc = write_copy(&s, from, parts) ? MT_EXIT_FAIL : MT_EXIT_OK;
 out:
     for (int p = 0; p < P_N; p++) tlist_free(&parts[p]);
     mt_service_release(&s);
