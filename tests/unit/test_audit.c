@@ -438,11 +438,10 @@ static void test_duplicated(void **state) {
     fixture *fx = *state;
     history h = history_copy(&fx->h);
     size_t i = 9;
-    list_add(&h.entries, h.entries.v[0].b, 1); /* grow by one */
+    list_add(&h.entries, h.entries.v[i].b, h.entries.v[i].len); /* a copy at the end, moved right after i */
+    msg again = h.entries.v[h.entries.n - 1];
     memmove(&h.entries.v[i + 2], &h.entries.v[i + 1], (h.entries.n - i - 2) * sizeof(msg));
-    h.entries.v[i + 1].b = malloc(h.entries.v[i].len);
-    memcpy(h.entries.v[i + 1].b, h.entries.v[i].b, h.entries.v[i].len);
-    h.entries.v[i + 1].len = h.entries.v[i].len;
+    h.entries.v[i + 1] = again;
     mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
     expect_first(a, "DUPLICATED", (int64_t)i);
     mt_audit_free(a);
