@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# End to end on real Kafka: `mintrace audit` replays what the simulator's 140 events left on the
-# topics and verifies all of it (exit 0), from the cluster and from an archive; then, for each
-# tamper class, an attacker with write access copies the topic set under another prefix with
-# one change (mintrace x-tamper, through the Kafka producer API) and the audit of that copy exits
-# 1 naming the right entry, event and rule. A truncated or forked copy that is consistent in
+# End to end on real Kafka: `mintrace audit` replays what the simulator's 140 events (and one
+# more, whose receipt its producer kept) left on the topics and verifies all of it (exit 0), from
+# the cluster and from an archive; then, for each tamper class, an attacker with write access
+# copies the topic set under another prefix with one change (mintrace x-tamper, through the
+# Kafka producer API) and the audit of that copy exits 1 naming the right entry, event and rule. A truncated or forked copy that is consistent in
 # itself is caught through the trusted checkpoint the clean audit wrote and receipts producers kept.
 set -euo pipefail
 : "${MT_BIN:?}" "${MT_TMP:?}" "${MT_ROOT:?}" "${MINTRACE_BROKERS:?}"
@@ -19,21 +19,29 @@ fail() { echo "FAIL: $*"; exit 1; }
 export MINTRACE_REGISTRY_FILE=$NET/registry.bin MINTRACE_GOVERNANCE_KEY=$NET/keys/governance.pub
 "$MT_BIN/mintrace" topics create --registry "$NET/registry.bin" >/dev/null
 trap 'stop_services >/dev/null 2>&1 || true' EXIT
-start_services 3000
+start_services 60000 # stopped below, once the last receipt came
 "$MT_BIN/mintrace" simulate --seed 42 --chains 10 --emit >/dev/null
-wait_services
+# one more event, by a mine the simulation left idle, waiting for its receipt: emit --wait keeps
+# the signed receipt in its state dir, where an auditor can ask for it (--receipts)
+echo '{"kind":"EXTRACT","site":{"country":"IN"},"outputs":[{"batch_id":"LATE-ORE","material":"monazite","mass_mg":1000,"elements":[{"element":"Nd","mass_mg":90}]}]}' \
+    | emit IN-IREL-CHAVARA --wait 60 >"$NET/late.out" 2>&1 || { cat "$NET/late.out"; fail "the late event"; }
+grep -q RECEIPT_STATUS_ACCEPTED "$NET/late.out" || { cat "$NET/late.out"; fail "the late event was not accepted"; }
+ls "$NET"/state/receipts/*.receipt >/dev/null || fail "emit --wait kept no receipt"
+stop_services
 
-# ---- the history as written: verified, from the cluster and from an archive ----
+# ---- the history as written (141 events, a registry version): verified, from the cluster and from an archive ----
 A=$MT_TMP/audit
 mkdir -p "$A"
 rc=0
 "$MT_BIN/mintrace" audit --json "$A/clean.json" --html "$A/clean.html" --write-checkpoint "$A/trusted.cp" \
-    >"$A/clean.txt" 2>"$A/clean.err" || rc=$?
+    --receipts "$NET/state/receipts" >"$A/clean.txt" 2>"$A/clean.err" || rc=$?
 [ "$rc" = 0 ] || { cat "$A/clean.txt" "$A/clean.err"; fail "clean audit exited $rc"; }
-grep -q '^verified: 140 events, checkpoint root [0-9a-f]\{64\} at tree size 141$' "$A/clean.txt" \
+grep -q '^verified: 141 events, checkpoint root [0-9a-f]\{64\} at tree size 142$' "$A/clean.txt" \
     || { cat "$A/clean.txt"; fail "no verified line"; }
-[ "$(jq -r '.verified, .totals.accepted, .totals.checkpoints_verified == .totals.checkpoints, (.findings|length)' \
-    "$A/clean.json" | tr '\n' ' ')" = "true 140 true 0 " ] || fail "clean JSON report: $(head -c 600 "$A/clean.json")"
+[ "$(jq -r '.verified, .totals.accepted, .totals.rejected, .totals.kept_receipts,
+            .totals.checkpoints_verified == .totals.checkpoints, (.findings|length)' \
+    "$A/clean.json" | tr '\n' ' ')" = "true 141 0 1 true 0 " ] || fail "clean JSON report: $(head -c 800 "$A/clean.json")"
+LAST=141 # the last ledger index
 jq -e '[.materials[].material] | index("sintered-NdFeB-magnet") != null' "$A/clean.json" >/dev/null \
     || fail "no magnets in the JSON report's materials"
 { grep -q "<svg" "$A/clean.html" && grep -q VERIFIED "$A/clean.html"; } || fail "HTML report"
@@ -61,6 +69,7 @@ for c in "${cases[@]}"; do
     specs+=("$P$name.:${c#*:}")
 done
 mkdir -p "$A/kept"
+cp "$NET"/state/receipts/*.receipt "$A/kept/"
 "$MT_BIN/mintrace" x-tamper --from "$P." --keys "$NET/keys" "${specs[@]}" "x:keep-receipts:120:$A/kept" \
     >"$A/tamper.txt" 2>"$A/tamper.err" || { cat "$A/tamper.txt" "$A/tamper.err"; fail "x-tamper"; }
 
@@ -108,7 +117,7 @@ first swap REORDERED 30 index
 first dup DUPLICATED 40 index
 i=$(index_of censored) && first censor CENSORED "$i" OVERDRAWN
 [ "$(jq -r '.findings[0].event_id' "$A/censor.json")" = "$(event_of censored)" ] || fail "censor: wrong event"
-first cpforge FORGED_CHECKPOINT 140 signature
+first cpforge FORGED_CHECKPOINT $LAST signature
 first cprollback ROLLED_BACK_CHECKPOINT
 b=$(sed -n 's/^tamper: a forged record of batch \([^ ]*\) at index \([0-9]*\) .*/\2/p' "$A/tamper.txt")
 first provforge FORGED_PROVENANCE "$b" record
@@ -119,7 +128,7 @@ i=$(index_of "double spend") && first dspend DOUBLE_SPEND "$i" OVERDRAWN
 first truncate TRUNCATED 120 trusted
 jq -e '[.findings[] | select(.kind == "TRUNCATED" and .topic != null and (.topic|endswith(".receipt")))] | length > 0' \
     "$A/truncate.json" >/dev/null || fail "truncate: the kept receipts are not named"
-has fork FORKED 140 trusted
+has fork FORKED $LAST trusted
 first fork MISSING_EVENT 120 # the receipts kept from index 120 on name events the fork does not hold
 for name in truncate fork; do
     grep -q "is left as it was" "$A/$name.err" || fail "$name: the trusted checkpoint was replaced"
