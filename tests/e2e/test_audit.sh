@@ -3,8 +3,9 @@
 # more, whose receipt its producer kept) left on the topics and verifies all of it (exit 0), from
 # the cluster and from an archive; then, for each tamper class, an attacker with write access
 # copies the topic set under another prefix with one change (mintrace x-tamper, through the
-# Kafka producer API) and the audit of that copy exits 1 naming the right entry, event and rule. A truncated or forked copy that is consistent in
-# itself is caught through the trusted checkpoint the clean audit wrote and receipts producers kept.
+# Kafka producer API) and the audit of that copy exits 1 naming the right entry, event and rule.
+# A truncated or forked copy that is consistent in itself is caught through the trusted
+# checkpoint the clean audit wrote and receipts producers kept.
 set -euo pipefail
 : "${MT_BIN:?}" "${MT_TMP:?}" "${MT_ROOT:?}" "${MINTRACE_BROKERS:?}"
 P="aud$$"
