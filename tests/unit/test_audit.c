@@ -691,6 +691,76 @@ static void test_forked(void **state) {
     history_free(&other);
 }
 
+/* Replaces accepted entry i by the same event re-attested by `notary` after fn changed its
+ * envelope: a consistent entry (its leaf recomputed) that only the signatures can refute. */
+static void reattest(fixture *fx, history *h, size_t i, const mt_keypair *notary, void (*fn)(Mintrace__V1__Envelope *)) {
+    Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, h->entries.v[i].len, h->entries.v[i].b);
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+    if (fn) fn(env);
+    size_t elen, alen, len;
+    uint8_t *eb = mt_message_pack(&env->base, &elen), *att, *entry;
+    mt_verdict v;
+    assert_int_equal(mt_notary_attest(notary, fx->w->reg, NET, eb, elen, T0 + 86400000LL * 30, &att, &alen, &v), 0);
+    mt_decision d = {.kind = MT_DECIDED_ACCEPTED, .index = i, .bytes = att, .len = alen, .source_topic = "t"};
+    unsigned char leaf[32];
+    assert_int_equal(mt_journal_entry(&d, T0, &entry, &len, leaf), 0);
+    free(h->entries.v[i].b);
+    h->entries.v[i] = (msg){entry, len};
+    free(eb);
+    free(att);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+}
+
+/* A notary that attests a facility signature that does not verify: the ledger accepts it (it
+ * trusts validate), the auditor's signature threads do not: BAD_SIGNATURE, and nothing else. */
+static void test_bad_facility_signature_attested(void **state) {
+    fixture *fx = *state;
+    history h = history_copy(&fx->h);
+    size_t i = find_event_entry(&h, 11, -1);
+    reattest(fx, &h, i, &fx->w->notary, flip_signature);
+    /* the tree the aggregator signed was of the true entry: drop the commitments, keep the point */
+    list_free(&h.checkpoints);
+    list_free(&h.receipts);
+    mt_audit *a = audit(fx->w, &h, NULL, 0, 2, 5);
+    expect_first(a, "BAD_SIGNATURE", (int64_t)i);
+    const mt_finding *f;
+    assert_int_equal(mt_audit_findings(a, &f), 1);
+    assert_string_equal(f[0].rule, "BAD_SIGNATURE");
+    mt_audit_free(a);
+    history_free(&h);
+}
+
+/* An attestation signed by a key no registry knows: UNKNOWN_KEY, rule BAD_ATTESTATION. */
+static void test_unknown_notary(void **state) {
+    fixture *fx = *state;
+    history h = history_copy(&fx->h);
+    size_t i = find_event_entry(&h, 25, -1);
+    reattest(fx, &h, i, &fx->w->stranger, NULL);
+    mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
+    expect_first(a, "UNKNOWN_KEY", (int64_t)i);
+    const mt_finding *f;
+    mt_audit_findings(a, &f);
+    assert_string_equal(f[0].rule, "BAD_ATTESTATION");
+    mt_audit_free(a);
+    history_free(&h);
+}
+
+/* An attestation signed by a facility's key (not a notary's): WRONG_ROLE. */
+static void test_notary_wrong_role(void **state) {
+    fixture *fx = *state;
+    history h = history_copy(&fx->h);
+    size_t i = find_event_entry(&h, 25, -1);
+    mt_keypair mine;
+    assert_int_equal(mt_sim_key(SEED, "IN-IREL-CHAVARA", &mine), 0);
+    reattest(fx, &h, i, &mine, NULL);
+    mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
+    expect_first(a, "WRONG_ROLE", (int64_t)i);
+    mt_keypair_wipe(&mine);
+    mt_audit_free(a);
+    history_free(&h);
+}
+
 /* The report is the same with one thread and many, with batches of any size. */
 static void test_deterministic(void **state) {
     fixture *fx = *state;
@@ -728,6 +798,9 @@ int main(void) {
         cmocka_unit_test(test_double_spend),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_forked),
+        cmocka_unit_test(test_bad_facility_signature_attested),
+        cmocka_unit_test(test_unknown_notary),
+        cmocka_unit_test(test_notary_wrong_role),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
