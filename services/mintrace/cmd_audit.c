@@ -99,6 +99,7 @@ static double since(const struct timespec *t) {
 static void progress(reading *r, int final) {
     if (!r->tty) return;
     if (!final && since(&r->last) < 0.2) return;
+    if (final) r->expected = mt_audit_progress(r->a); /* the estimate counted transaction markers too */
     clock_gettime(CLOCK_MONOTONIC, &r->last);
     uint64_t done = mt_audit_progress(r->a);
     double el = since(&r->start), rate = el > 0 ? (double)done / el : 0;
