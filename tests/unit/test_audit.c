@@ -316,6 +316,24 @@ static size_t find_event_entry(const history *h, size_t from, int kind) {
     return 0;
 }
 
+/* Like find_event_entry, or the number of entries when there is none. */
+static size_t find_event_entry_or_end(const history *h, size_t from, int kind) {
+    for (size_t i = from; i < h->entries.n; i++) {
+        Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, h->entries.v[i].len, h->entries.v[i].b);
+        int found = 0;
+        if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
+            Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+            Mintrace__V1__BatchEvent *ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
+            found = (int)ev->kind == kind;
+            mintrace__v1__batch_event__free_unpacked(ev, NULL);
+            mintrace__v1__envelope__free_unpacked(env, NULL);
+        }
+        mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+        if (found) return i;
+    }
+    return h->entries.n;
+}
+
 /* Rewrites entry i's facility envelope through fn (leaf_hash left as it was). */
 static void tamper_envelope(history *h, size_t i, void (*fn)(Mintrace__V1__Envelope *env)) {
     Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, h->entries.v[i].len, h->entries.v[i].b);
@@ -559,20 +577,18 @@ static void test_censored(void **state) {
     history_free(&h);
 }
 
-/* A second PROCESS of inputs already used, signed and attested properly but journaled as
- * accepted: DOUBLE_SPEND at its index. */
-static void test_double_spend(void **state) {
-    fixture *fx = *state;
-    history h = history_copy(&fx->h);
-    size_t i = find_event_entry(&h, 0, MINTRACE__V1__EVENT_KIND__EVENT_KIND_PROCESS);
-    Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, h.entries.v[i].len, h.entries.v[i].b);
+/* Appends, journaled as accepted, the event of entry i changed by fn and made the next event of
+ * its facility's chain, signed with the facility's key and attested by the notary: what a
+ * writer holding those keys could append. Returns its index. */
+static int64_t append_crafted(fixture *fx, history *h, size_t i, void (*fn)(Mintrace__V1__BatchEvent *ev)) {
+    Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, h->entries.v[i].len, h->entries.v[i].b);
     Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
     Mintrace__V1__BatchEvent *ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
     /* the facility's chain head at the end of the history */
     uint64_t seq = 0;
     unsigned char head[32];
-    for (size_t k = 0; k < h.entries.n; k++) {
-        Mintrace__V1__LedgerEntry *x = mintrace__v1__ledger_entry__unpack(NULL, h.entries.v[k].len, h.entries.v[k].b);
+    for (size_t k = 0; k < h->entries.n; k++) {
+        Mintrace__V1__LedgerEntry *x = mintrace__v1__ledger_entry__unpack(NULL, h->entries.v[k].len, h->entries.v[k].b);
         if (x->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
             Mintrace__V1__Envelope *xe = mintrace__v1__envelope__unpack(NULL, x->event->envelope.len, x->event->envelope.data);
             Mintrace__V1__BatchEvent *xv = mintrace__v1__batch_event__unpack(NULL, xe->payload.len, xe->payload.data);
@@ -585,39 +601,105 @@ static void test_double_spend(void **state) {
         }
         mintrace__v1__ledger_entry__free_unpacked(x, NULL);
     }
-    ev->seq = seq + 1;
-    ProtobufCBinaryData old_prev = ev->prev;
-    ev->prev = (ProtobufCBinaryData){32, head};
-    char *orig[8];
-    for (size_t k = 0; k < ev->n_inputs; k++) ev->inputs[k]->mass_mg *= 2; /* more than is left, whatever is left */
-    char ids[8][160];
-    for (size_t k = 0; k < ev->n_outputs && k < 8; k++) {
-        snprintf(ids[k], sizeof(ids[k]), "%s-again", ev->outputs[k]->batch_id);
-        orig[k] = ev->outputs[k]->batch_id;
-        ev->outputs[k]->batch_id = ids[k];
-    }
     size_t plen, slen, alen, len;
-    uint8_t *p = mt_message_pack(&ev->base, &plen), *signed_env, *att, *entry;
+    uint8_t *p, *signed_env, *att, *entry;
+    {
+        /* changed on a repacked copy, so the unpacked event is freed as it was made */
+        Mintrace__V1__BatchEvent *c = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
+        c->seq = seq + 1;
+        ProtobufCBinaryData old_prev = c->prev;
+        c->prev = (ProtobufCBinaryData){32, head};
+        char ids[8][160], *orig[8];
+        size_t nout = c->n_outputs < 8 ? c->n_outputs : 8;
+        for (size_t k = 0; k < nout; k++) { /* new output ids: an id is never made twice */
+            snprintf(ids[k], sizeof(ids[k]), "%s-again", c->outputs[k]->batch_id);
+            orig[k] = c->outputs[k]->batch_id;
+            c->outputs[k]->batch_id = ids[k];
+        }
+        size_t n_in = c->n_inputs, n_out = c->n_outputs;
+        char *in_ids[16];
+        for (size_t k = 0; k < n_in && k < 16; k++) in_ids[k] = c->inputs[k]->batch_id;
+        fn(c); /* may point strings elsewhere and shorten the lists: all put back below */
+        p = mt_message_pack(&c->base, &plen);
+        c->n_inputs = n_in;
+        c->n_outputs = n_out;
+        for (size_t k = 0; k < n_in && k < 16; k++) c->inputs[k]->batch_id = in_ids[k];
+        for (size_t k = 0; k < nout; k++) c->outputs[k]->batch_id = orig[k];
+        c->prev = old_prev;
+        mintrace__v1__batch_event__free_unpacked(c, NULL);
+    }
     mt_keypair fk;
     assert_int_equal(mt_sim_key(SEED, ev->facility_id, &fk), 0);
     assert_int_equal(mt_envelope_seal(&fk, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_FACILITY, MT_PAYLOAD_EVENT, p, plen,
                                       &signed_env, &slen),
                      0);
     att = attest(fx->w, signed_env, slen, &alen);
-    mt_decision d = {.kind = MT_DECIDED_ACCEPTED, .index = h.entries.n, .bytes = att, .len = alen, .source_topic = "t"};
+    mt_decision d = {.kind = MT_DECIDED_ACCEPTED, .index = h->entries.n, .bytes = att, .len = alen, .source_topic = "t"};
     unsigned char leaf[32];
     assert_int_equal(mt_journal_entry(&d, T0, &entry, &len, leaf), 0);
-    int64_t at = (int64_t)h.entries.n;
-    list_add(&h.entries, entry, len);
+    int64_t at = (int64_t)h->entries.n;
+    list_add(&h->entries, entry, len);
     free(entry), free(att), free(signed_env), free(p);
-    for (size_t k = 0; k < ev->n_outputs && k < 8; k++) ev->outputs[k]->batch_id = orig[k];
-    ev->prev = old_prev;
     mt_keypair_wipe(&fk);
     mintrace__v1__batch_event__free_unpacked(ev, NULL);
     mintrace__v1__envelope__free_unpacked(env, NULL);
     mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    return at;
+}
+
+static void take_twice(Mintrace__V1__BatchEvent *ev) {
+    for (size_t k = 0; k < ev->n_inputs; k++) ev->inputs[k]->mass_mg *= 2; /* more than is left, whatever is left */
+}
+
+/* A second PROCESS of inputs already used, signed and attested properly but journaled as
+ * accepted: DOUBLE_SPEND at its index. */
+static void test_double_spend(void **state) {
+    fixture *fx = *state;
+    history h = history_copy(&fx->h);
+    int64_t at = append_crafted(fx, &h, find_event_entry(&h, 0, MINTRACE__V1__EVENT_KIND__EVENT_KIND_PROCESS), take_twice);
     mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
     expect_first(a, "DOUBLE_SPEND", at);
+    const mt_finding *f;
+    mt_audit_findings(a, &f);
+    assert_string_equal(f[0].rule, "OVERDRAWN");
+    mt_audit_free(a);
+    history_free(&h);
+}
+
+/* The batch the last MANUFACTURE made: a second-generation magnet still held (the simulation
+ * leaves them in stock). */
+static char live_magnet[160];
+
+/* The magnet maker makes its magnets again out of one milligram of a magnet in stock. */
+static void from_one_milligram(Mintrace__V1__BatchEvent *ev) {
+    assert_true(ev->n_inputs >= 1);
+    ev->inputs[0]->batch_id = live_magnet; /* append_crafted puts the original back */
+    ev->inputs[0]->mass_mg = 1;
+    ev->n_inputs = 1;
+    ev->n_outputs = 1;
+}
+
+/* Element inflation: magnets with kilograms of Nd out of one milligram of magnet, signed and
+ * attested properly but journaled as accepted: INFLATION at its index, ELEMENT_NOT_CONSERVED. */
+static void test_inflation(void **state) {
+    fixture *fx = *state;
+    history h = history_copy(&fx->h);
+    size_t last = 0;
+    for (size_t i = 0; (i = find_event_entry_or_end(&h, i, MINTRACE__V1__EVENT_KIND__EVENT_KIND_MANUFACTURE)) < h.entries.n; i++)
+        last = i;
+    Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, h.entries.v[last].len, h.entries.v[last].b);
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+    Mintrace__V1__BatchEvent *ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
+    snprintf(live_magnet, sizeof(live_magnet), "%s", ev->outputs[0]->batch_id);
+    mintrace__v1__batch_event__free_unpacked(ev, NULL);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    int64_t at = append_crafted(fx, &h, last, from_one_milligram);
+    mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
+    expect_first(a, "INFLATION", at);
+    const mt_finding *f;
+    mt_audit_findings(a, &f);
+    assert_string_equal(f[0].rule, "ELEMENT_NOT_CONSERVED");
     mt_audit_free(a);
     history_free(&h);
 }
@@ -796,6 +878,7 @@ int main(void) {
         cmocka_unit_test(test_stale_provenance),
         cmocka_unit_test(test_censored),
         cmocka_unit_test(test_double_spend),
+        cmocka_unit_test(test_inflation),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_forked),
         cmocka_unit_test(test_bad_facility_signature_attested),
