@@ -48,6 +48,18 @@ jq -e '[.materials[].material] | index("sintered-NdFeB-magnet") != null' "$A/cle
 { grep -q "<svg" "$A/clean.html" && grep -q VERIFIED "$A/clean.html"; } || fail "HTML report"
 grep -Eq '(src|href)="https?:' "$A/clean.html" && fail "the HTML report is not self-contained"
 [ -s "$A/trusted.cp" ] || fail "no trusted checkpoint written"
+# schema_check FILE...: reports against their schema, where lint's ajv is installed (npm ci)
+schema_check() {
+    command -v node >/dev/null && [ -f tests/node_modules/ajv/dist/2020.js ] || return 0
+    node --input-type=module -e '
+        import Ajv from "./tests/node_modules/ajv/dist/2020.js";
+        import { readFileSync } from "node:fs";
+        const v = new (Ajv.default ?? Ajv)({ strict: true }).compile(JSON.parse(readFileSync("schemas/audit-report.schema.json")));
+        for (const f of process.argv.slice(1))
+            if (!v(JSON.parse(readFileSync(f)))) { console.log(f, JSON.stringify(v.errors)); process.exit(1); }
+    ' "$@" || fail "a JSON report does not match schemas/audit-report.schema.json"
+}
+schema_check "$A/clean.json"
 [ -s "$A/clean.err" ] && grep -q $'\r' "$A/clean.err" && fail "a progress bar on a non-terminal stderr"
 
 "$MT_BIN/mintrace" archive "$A/all.arc" >/dev/null 2>&1 || fail "archive"
@@ -88,6 +100,10 @@ for name in "${!pids[@]}"; do
     rc=0 && wait "${pids[$name]}" || rc=$?
     [ "$rc" = 1 ] || { cat "$A/$name.txt" "$A/$name.err"; fail "$name: audit exited $rc, not 1"; }
 done
+
+reports=()
+for c in "${cases[@]}"; do reports+=("$A/${c%%:*}.json"); done
+schema_check "${reports[@]}"
 
 # first NAME KIND [INDEX [RULE]]: the copy's first finding is KIND (at INDEX, by RULE)
 first() {
