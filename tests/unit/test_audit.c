@@ -86,6 +86,7 @@ static history history_copy(const history *h) {
 
 typedef struct world {
     mt_keypair gov, notary, aggregator, stranger;
+    uint64_t forced_version; /* nonzero: the notary attests anything, naming this registry version */
     uint8_t *reg_env;
     size_t reg_len;
     mt_registry *reg;
@@ -194,6 +195,31 @@ static void agg_offer(agg *g, const uint8_t *att, size_t alen) {
 static uint8_t *attest(world *w, const uint8_t *env, size_t len, size_t *alen) {
     mt_verdict v;
     uint8_t *att;
+    if (w->forced_version) { /* a notary that judges nothing: the attestation made by hand */
+        Mintrace__V1__Envelope *e = mintrace__v1__envelope__unpack(NULL, len, env);
+        unsigned char id[32], eh[32];
+        mt_hash(e->payload.data, e->payload.len, id);
+        mt_hash(env, len, eh);
+        mintrace__v1__envelope__free_unpacked(e, NULL);
+        Mintrace__V1__Attestation a = MINTRACE__V1__ATTESTATION__INIT;
+        a.network_id = NET;
+        a.event_id = (ProtobufCBinaryData){32, id};
+        a.envelope_hash = (ProtobufCBinaryData){32, eh};
+        a.notary_time_ms = T0 + 86400000LL * 30;
+        a.registry_version = w->forced_version;
+        size_t plen, slen;
+        uint8_t *p = mt_message_pack(&a.base, &plen), *sealed;
+        assert_int_equal(mt_envelope_seal(&w->notary, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_NOTARY,
+                                          MT_PAYLOAD_ATTESTATION, p, plen, &sealed, &slen),
+                         0);
+        Mintrace__V1__AttestedEvent ae = MINTRACE__V1__ATTESTED_EVENT__INIT;
+        ae.envelope = (ProtobufCBinaryData){len, (uint8_t *)env};
+        ae.attestation = (ProtobufCBinaryData){slen, sealed};
+        att = mt_message_pack(&ae.base, alen);
+        free(p);
+        free(sealed);
+        return att;
+    }
     assert_int_equal(mt_validate_envelope(w->reg, NET, env, len, T0 + 86400000LL * 30, &v), 0);
     assert_int_equal(mt_notary_attest(&w->notary, w->reg, NET, env, len, T0 + 86400000LL * 30, &att, alen, &v), 0);
     return att;
@@ -704,6 +730,58 @@ static void test_inflation(void **state) {
     history_free(&h);
 }
 
+static void no_change(Mintrace__V1__BatchEvent *ev) {
+    (void)ev;
+}
+
+/* Registry version 2 revokes a refiner's key; an event it signs afterwards, attested by a notary
+ * that judged nothing and journaled as accepted: REVOKED_KEY, by the version in force. */
+static void test_revoked_key(void **state) {
+    fixture *fx = *state;
+    history h = history_copy(&fx->h);
+    size_t i = find_event_entry(&h, 0, MINTRACE__V1__EVENT_KIND__EVENT_KIND_PROCESS);
+    /* version 2: the same registry, the PROCESS's facility's keys revoked from T0 + 1 s */
+    Mintrace__V1__Envelope *renv = mintrace__v1__envelope__unpack(NULL, fx->w->reg_len, fx->w->reg_env);
+    Mintrace__V1__Registry *r = mintrace__v1__registry__unpack(NULL, renv->payload.len, renv->payload.data);
+    Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, h.entries.v[i].len, h.entries.v[i].b);
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+    Mintrace__V1__BatchEvent *ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
+    int found = 0;
+    for (size_t f = 0; f < r->n_facilities; f++)
+        if (!strcmp(r->facilities[f]->facility_id, ev->facility_id))
+            for (size_t k = 0; k < r->facilities[f]->n_keys; k++, found++) r->facilities[f]->keys[k]->revoked_at_ms = T0 + 1000;
+    assert_true(found > 0);
+    r->version = 2;
+    uint8_t *reg2;
+    size_t reg2_len, len;
+    char err[256];
+    assert_int_equal(mt_registry_sign(r, &fx->w->gov, &reg2, &reg2_len, err, sizeof(err)), 0);
+    mt_decision d = {.kind = MT_DECIDED_REGISTRY, .index = h.entries.n, .bytes = reg2, .len = reg2_len};
+    uint8_t *entry;
+    unsigned char leaf[32];
+    assert_int_equal(mt_journal_entry(&d, T0, &entry, &len, leaf), 0);
+    list_add(&h.entries, entry, len);
+    free(entry);
+    fx->w->forced_version = 2;
+    int64_t at = append_crafted(fx, &h, i, no_change);
+    fx->w->forced_version = 0;
+    mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
+    expect_first(a, "REVOKED_KEY", at);
+    const mt_finding *fs;
+    /* the facility's earlier events were attested with version 1, where the key stood: fine */
+    assert_int_equal(mt_audit_findings(a, &fs), 1);
+    assert_string_equal(fs[0].rule, "KEY_REVOKED");
+    assert_int_equal(mt_audit_get_totals(a)->registry_versions, 2);
+    mt_audit_free(a);
+    free(reg2);
+    mintrace__v1__batch_event__free_unpacked(ev, NULL);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    mintrace__v1__registry__free_unpacked(r, NULL);
+    mintrace__v1__envelope__free_unpacked(renv, NULL);
+    history_free(&h);
+}
+
 /* A truncated copy passes on its own, but not against the checkpoint trusted before, nor
  * against a receipt a producer kept. */
 static void test_truncated(void **state) {
@@ -879,6 +957,7 @@ int main(void) {
         cmocka_unit_test(test_censored),
         cmocka_unit_test(test_double_spend),
         cmocka_unit_test(test_inflation),
+        cmocka_unit_test(test_revoked_key),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_forked),
         cmocka_unit_test(test_bad_facility_signature_attested),
