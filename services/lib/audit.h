@@ -84,6 +84,7 @@ typedef struct mt_audit_flow {
 typedef struct mt_audit_totals {
     uint64_t entries, accepted, rejected, duplicates, registry_versions;
     uint64_t checkpoints, checkpoints_verified, provenance_records, receipts, kept_receipts;
+    uint64_t receipts_ahead;  /* published receipts of entries written after the journal was read */
     uint64_t signatures;      /* signatures verified (facility, notary, aggregator) */
     uint64_t tree_size;       /* leaves recomputed */
     unsigned char root[32];   /* their root */

@@ -36,6 +36,9 @@ void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) 
         hex32(t->checkpoint_size ? t->checkpoint_root : t->root, root);
         fprintf(fp, "verified: %" PRIu64 " events, checkpoint root %s at tree size %" PRIu64 "\n", t->accepted, root,
                 t->checkpoint_size ? t->checkpoint_size : t->tree_size);
+        if (t->receipts_ahead)
+            fprintf(fp, "note: %" PRIu64 " receipts are of entries written after the journal was read (not checked)\n",
+                    t->receipts_ahead);
         if (t->checkpoint_size != t->tree_size)
             fprintf(fp, "note: %" PRIu64 " entries after the newest checkpoint are verified but not yet signed\n",
                     t->tree_size - t->checkpoint_size);
@@ -95,6 +98,7 @@ char *mt_audit_report_json(const mt_audit *a, const mt_audit_run *run) {
     json_object_set_new(tot, "provenance_records", json_integer((json_int_t)t->provenance_records));
     json_object_set_new(tot, "receipts", json_integer((json_int_t)t->receipts));
     json_object_set_new(tot, "kept_receipts", json_integer((json_int_t)t->kept_receipts));
+    json_object_set_new(tot, "receipts_ahead", json_integer((json_int_t)t->receipts_ahead));
     json_object_set_new(tot, "signatures", json_integer((json_int_t)t->signatures));
     json_object_set_new(tot, "tree_size", json_integer((json_int_t)t->tree_size));
     json_object_set_new(tot, "root", json_string(root));

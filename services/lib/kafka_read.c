@@ -209,7 +209,8 @@ int mt_kafka_read_topics(const char *brokers, const char *const *props, const ch
         for (int i = 0; i < md->topic_cnt && !mt; i++)
             if (strcmp(md->topics[i].topic, topics[t]) == 0) mt = &md->topics[i];
         if (!mt || mt->err) {
-            snprintf(err, err_size, "%s: %s", topics[t], rd_kafka_err2str(mt ? mt->err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+            snprintf(err, err_size, "%s: %s", topics[t],
+                     rd_kafka_err2str(mt ? mt->err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
             goto out;
         }
         for (int p = 0; p < mt->partition_cnt; p++, total++)
@@ -219,16 +220,28 @@ int mt_kafka_read_topics(const char *brokers, const char *const *props, const ch
         snprintf(err, err_size, "%s: %s", topics[0], rd_kafka_err2str(kerr));
         goto out;
     }
+    /* each partition counts once, however often its end is reached (messages may still come) */
+    char *ended = calloc((size_t)total + 1, 1);
+    if (!ended) {
+        snprintf(err, err_size, "out of memory");
+        goto out;
+    }
     while ((!run || *run) && at_end < total) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 500);
         if (!rkm) continue;
         int stop = 0;
         if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            at_end++;
+            const char *name = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "";
+            for (int i = 0; i < parts->cnt; i++)
+                if (parts->elems[i].partition == rkm->partition && !strcmp(parts->elems[i].topic, name) && !ended[i]) {
+                    ended[i] = 1;
+                    at_end++;
+                }
         } else if (rkm->err == RD_KAFKA_RESP_ERR__FATAL || rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
             snprintf(err, err_size, "%s [%d]: %s", rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "?", (int)rkm->partition,
                      rd_kafka_message_errstr(rkm));
             rd_kafka_message_destroy(rkm);
+            free(ended);
             goto out;
         } else if (!rkm->err) {
             stop = fn(arg, rkm);
@@ -236,6 +249,7 @@ int mt_kafka_read_topics(const char *brokers, const char *const *props, const ch
         rd_kafka_message_destroy(rkm);
         if (stop) break;
     }
+    free(ended);
     rc = 0;
 out:
     if (md) rd_kafka_metadata_destroy(md);

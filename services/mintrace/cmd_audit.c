@@ -183,7 +183,8 @@ static int read_all(reading *r, const mt_service *s, const char *archive, char *
             if (mt_archive_read(archive, want_part, feed_archive, r, err, err_size)) return -1;
         } else {
             const char **v = malloc((ts->n_per_facility + 2) * sizeof(*v));
-            int frc = !v || mt_kafka_read_topics(mt_config_get(s->cfg, "brokers"), mt_config_kafka_props(s->cfg), v, part_topics(ts, (part)p, v), &mt_run, feed_kafka, r, err, err_size);
+            int frc = !v || mt_kafka_read_topics(mt_config_get(s->cfg, "brokers"), mt_config_kafka_props(s->cfg), v,
+                                                 part_topics(ts, (part)p, v), &mt_run, feed_kafka, r, err, err_size);
             free(v);
             if (frc) return -1;
         }
@@ -430,7 +431,8 @@ int cmd_archive(int argc, char **argv) {
         size_t n = v ? part_topics(&ts, (part)p, v) : 0;
         const char *topic = v ? v[0] : "?";
         uint64_t before = ar.n;
-        if (!v || mt_kafka_read_topics(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg), v, n, &mt_run, archive_one, &ar, err, sizeof(err))) {
+        if (!v || mt_kafka_read_topics(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg), v, n, &mt_run,
+                                       archive_one, &ar, err, sizeof(err))) {
             mt_log_error("%s", err);
             failed = 1;
         } else if (ar.w.failed || !mt_run) {

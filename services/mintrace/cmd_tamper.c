@@ -534,7 +534,8 @@ int cmd_x_tamper(int argc, char **argv) {
                              "under each TO_PREFIX with one change each)\n"
                              "modes: copy, alter-payload N, bad-signature N, drop N, swap N, duplicate N, censor N,\n"
                              "       forge-checkpoint, rollback-checkpoint, forge-provenance N, stale-provenance,\n"
-                             "       truncate N, fork N, double-spend N (with --keys), keep-receipts N DIR (writes files, copies nothing)",
+                             "       truncate N, fork N, double-spend N (with --keys),\n"
+                             "       keep-receipts N DIR (writes files, copies nothing)",
                              opts, MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
     if (rc >= 0) return rc;
     const char *from = mt_config_get(s.cfg, "tamper.from");
