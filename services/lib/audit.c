@@ -996,7 +996,9 @@ static int by_size(const void *x, const void *y) {
     return p->arrival < q->arrival ? -1 : p->arrival > q->arrival;
 }
 
-/* A checkpoint against the tree of its size (the replay is there now, or it is past the end). */
+/* A checkpoint against the tree of its size: the replay is there now (past_end 0), or it is past
+ * the journal's end (1), or it passed that size before the checkpoint was fed (2: the root is
+ * the one stored for that size; the provenance root cannot be recomputed any more). */
 static void check_checkpoint(mt_audit *a, pending_cp *p, int past_end) {
     Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, p->len, p->env);
     Mintrace__V1__Checkpoint *cp = env ? mintrace__v1__checkpoint__unpack(NULL, env->payload.len, env->payload.data) : NULL;
@@ -1017,13 +1019,15 @@ static void check_checkpoint(mt_audit *a, pending_cp *p, int past_end) {
                     cp->network_id);
         goto out;
     }
-    if (past_end) {
+    if (past_end == 1) {
         add_finding(a, "TRUNCATED", idx, &p->at, "checkpoint",
                     "a signed checkpoint covers %" PRIu64 " entries; the journal holds %zu", cp->tree_size, a->n_recs);
         goto out;
     }
     unsigned char root[32], proot[32];
-    mt_merkle_frontier_root(&a->tree, root);
+    if (past_end == 2 && cp->tree_size == 0) mt_merkle_root(NULL, 0, root);
+    else if (past_end == 2) memcpy(root, a->recs[cp->tree_size - 1].root, 32);
+    else mt_merkle_frontier_root(&a->tree, root);
     int explained = a->first_bad < cp->tree_size;
     if (cp->root.len != 32 || memcmp(cp->root.data, root, 32) != 0) {
         if (explained) a->explained++;
@@ -1034,7 +1038,7 @@ static void check_checkpoint(mt_audit *a, pending_cp *p, int past_end) {
                         cp->tree_size);
         goto out;
     }
-    if (cp->provenance_root.len == 32) {
+    if (cp->provenance_root.len == 32 && past_end != 2) {
         if (mt_ledger_provenance_root(a->l, proot)) {
             a->oom = 1;
             goto out;
@@ -1065,13 +1069,17 @@ out:
 }
 
 static void check_checkpoints_at_size(mt_audit *a) {
-    if (!a->cps_sorted) {
-        qsort(a->cps, a->n_cps, sizeof(*a->cps), by_size);
+    if (!a->cps_sorted) { /* the ones not checked yet */
+        qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
         a->cps_sorted = 1;
     }
     uint64_t size = mt_merkle_frontier_size(&a->tree);
-    /* fed before the entries, every checkpoint is met at its own size (size 0 at the start) */
-    while (a->cp_next < a->n_cps && a->cps[a->cp_next].size <= size) check_checkpoint(a, &a->cps[a->cp_next++], 0);
+    /* fed before the entries, every checkpoint is met at its own size (size 0 at the start); one
+     * fed later is checked against the root stored for its size */
+    while (a->cp_next < a->n_cps && a->cps[a->cp_next].size <= size) {
+        pending_cp *p = &a->cps[a->cp_next++];
+        check_checkpoint(a, p, p->size == size ? 0 : 2);
+    }
 }
 
 /* ---- entries ---- */
@@ -1281,7 +1289,7 @@ static void journal_end(mt_audit *a) {
     }
     if (a->n_recs == 0) check_checkpoints_at_size(a);
     if (!a->cps_sorted) {
-        qsort(a->cps, a->n_cps, sizeof(*a->cps), by_size);
+        qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
         a->cps_sorted = 1;
     }
     while (a->cp_next < a->n_cps) check_checkpoint(a, &a->cps[a->cp_next++], 1);
@@ -1387,6 +1395,12 @@ int mt_audit_checkpoint(mt_audit *a, const uint8_t *env, size_t len, const char 
     a->n_cps++;
     a->totals.checkpoints++;
     a->cps_sorted = 0;
+    if (a->n_recs && !a->journal_ended) { /* fed late: checked at once */
+        check_checkpoints_at_size(a);
+    } else if (a->journal_ended) {
+        a->cp_next = a->n_cps; /* checked here, whatever its place */
+        check_checkpoint(a, p, p->size > a->n_recs ? 1 : p->size == a->n_recs ? 0 : 2);
+    }
     return a->oom ? -1 : 0;
 }
 

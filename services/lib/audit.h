@@ -27,7 +27,9 @@
  * records (mt_audit_provenance), a trusted checkpoint — each in its topic's order; then the
  * ledger entries in topic order (mt_audit_entry); then receipts (mt_audit_receipt); then
  * mt_audit_finish(). Commitments are checked the moment the replay reaches the tree size or
- * ledger index they name, so the replay never has to go back. Findings come out sorted by
+ * ledger index they name, so the replay never has to go back (a checkpoint fed later is checked
+ * against the root kept for its size, without its provenance root; a provenance record fed
+ * after the replay passed its index cannot be checked and is reported as forged). Findings come out sorted by
  * ledger index, then in the order they were found: the same input gives the same report
  * whatever the number of threads.
  */

@@ -921,6 +921,28 @@ static void test_notary_wrong_role(void **state) {
     history_free(&h);
 }
 
+/* Checkpoints fed after the journal (or after the receipts) are checked against the roots kept
+ * for their sizes: the same clean audit, every checkpoint verified. */
+static void test_checkpoints_fed_late(void **state) {
+    fixture *fx = *state;
+    for (int after_receipts = 0; after_receipts <= 1; after_receipts++) {
+        char err[256];
+        mt_audit_conf conf = {.network_id = NET, .gov_pk = fx->w->gov.pk};
+        mt_audit *a = mt_audit_new(&conf, err, sizeof(err));
+        const history *h = &fx->h;
+        for (size_t i = 0; i < h->entries.n; i++)
+            assert_int_equal(mt_audit_entry(a, h->entries.v[i].b, h->entries.v[i].len, "t.ledger", 0, (int64_t)i), 0);
+        if (after_receipts)
+            for (size_t i = 0; i < h->receipts.n; i++)
+                assert_int_equal(mt_audit_receipt(a, h->receipts.v[i].b, h->receipts.v[i].len, "t.r", 0, (int64_t)i, 0), 0);
+        for (size_t i = 0; i < h->checkpoints.n; i++)
+            assert_int_equal(mt_audit_checkpoint(a, h->checkpoints.v[i].b, h->checkpoints.v[i].len, "t.cp", 0, (int64_t)i), 0);
+        assert_int_equal(mt_audit_finish(a), 0);
+        assert_int_equal(mt_audit_get_totals(a)->checkpoints_verified, h->checkpoints.n);
+        mt_audit_free(a);
+    }
+}
+
 /* The report is the same with one thread and many, with batches of any size. */
 static void test_deterministic(void **state) {
     fixture *fx = *state;
@@ -963,6 +985,7 @@ int main(void) {
         cmocka_unit_test(test_bad_facility_signature_attested),
         cmocka_unit_test(test_unknown_notary),
         cmocka_unit_test(test_notary_wrong_role),
+        cmocka_unit_test(test_checkpoints_fed_late),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
