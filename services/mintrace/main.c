@@ -20,9 +20,9 @@ static const struct {
     {"lineage", cmd_lineage, "a batch's ancestry back to its mines and recyclers: text, and DOT/SVG with --dot"},
     {"inventory", cmd_inventory, "what a facility holds now (batches, masses, in transit), from the journal"},
     {"simulate", cmd_simulate, "a deterministic rare-earth chain: keys, registry and (--emit) its signed events"},
+    {"seal", cmd_seal, "sign one JSON event exactly as written, seq and prev included (tests, tooling)"},
     {"audit", cmd_audit, "replay the topics (or an archive) from offset 0: verified, or the exact findings"},
     {"archive", cmd_archive, "every topic an audit reads, in one sealed file (audit --archive FILE)"},
-    {"seal", cmd_seal, "sign one JSON event exactly as written, seq and prev included (tests, tooling)"},
 };
 
 static void usage(FILE *fp) {
