@@ -376,36 +376,110 @@ static int write_copy(const mt_service *s, const char *from_prefix, const char *
     return rc;
 }
 
-/* The first PROCESS at or after entry from, done again by its facility as the next event of its
- * chain, taking twice the inputs (spent already), signed with the facility's key, attested by
- * the notary's (keys from dir) and journaled as accepted after the last entry: what a writer
- * holding those keys could append. */
-static int double_spend(const mt_service *s, tlist *l, size_t from, const char *dir) {
-    size_t i;
-    Mintrace__V1__LedgerEntry *e = NULL;
-    Mintrace__V1__Envelope *env = NULL;
-    Mintrace__V1__BatchEvent *ev = NULL;
-    for (i = from; i < l->n; i++) {
-        e = entry_at(l, i);
-        if (e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
-            env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
-            ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
-            if (ev->kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_PROCESS) break;
-            mintrace__v1__batch_event__free_unpacked(ev, NULL);
-            mintrace__v1__envelope__free_unpacked(env, NULL);
-            ev = NULL;
-            env = NULL;
+/* The entry index of the first (or, last, the last) accepted event of kind at or after from;
+ * (size_t)-1 if none. */
+static size_t entry_of_kind(const tlist *l, size_t from, int kind, int last) {
+    size_t found = (size_t)-1;
+    for (size_t i = from; i < l->n; i++) {
+        Mintrace__V1__LedgerEntry *e = entry_at(l, i);
+        if (e && e->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
+            Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+            Mintrace__V1__BatchEvent *ev = env ? mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data) : NULL;
+            if (ev && (int)ev->kind == kind) found = i;
+            if (ev) mintrace__v1__batch_event__free_unpacked(ev, NULL);
+            if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
         }
-        mintrace__v1__ledger_entry__free_unpacked(e, NULL);
-        e = NULL;
+        if (e) mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+        if (found != (size_t)-1 && !last) break;
     }
-    if (!ev || !dir) return -1;
-    /* the chain head of the facility's key */
+    return found;
+}
+
+/* An AttestedEvent of a submitted envelope signed by `notary` as a notary: by mt_notary_attest
+ * (which judges the facility key), or, with a forced registry version, made by hand (a notary
+ * that judges nothing). New buffer in *out. */
+static int attest_as(const mt_service *s, const mt_keypair *notary, const uint8_t *env, size_t len,
+                     uint64_t forced_version, uint8_t **out, size_t *outlen) {
+    const char *net = mt_config_get(s->cfg, "network.id");
+    if (!forced_version) {
+        mt_verdict v;
+        int rc = mt_notary_attest(notary, s->reg, net, env, len, mt_now_ms(), out, outlen, &v);
+        if (rc) mt_log_error("attest: %s", v.detail);
+        return rc ? -1 : 0;
+    }
+    Mintrace__V1__Envelope *e = mintrace__v1__envelope__unpack(NULL, len, env);
+    if (!e) return -1;
+    unsigned char id[32], eh[32];
+    mt_hash(e->payload.data, e->payload.len, id);
+    mt_hash(env, len, eh);
+    mintrace__v1__envelope__free_unpacked(e, NULL);
+    Mintrace__V1__Attestation a = MINTRACE__V1__ATTESTATION__INIT;
+    a.network_id = (char *)net;
+    a.event_id = (ProtobufCBinaryData){32, id};
+    a.envelope_hash = (ProtobufCBinaryData){32, eh};
+    a.notary_time_ms = mt_now_ms();
+    a.registry_version = forced_version;
+    size_t plen, slen;
+    uint8_t *p = mt_message_pack(&a.base, &plen), *sealed = NULL;
+    int rc = !p || mt_envelope_seal(notary, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_NOTARY, MT_PAYLOAD_ATTESTATION, p,
+                                    plen, &sealed, &slen);
+    if (!rc) {
+        Mintrace__V1__AttestedEvent ae = MINTRACE__V1__ATTESTED_EVENT__INIT;
+        ae.envelope = (ProtobufCBinaryData){len, (uint8_t *)env};
+        ae.attestation = (ProtobufCBinaryData){slen, sealed};
+        *out = mt_message_pack(&ae.base, outlen);
+        rc = *out ? 0 : -1;
+    }
+    free(p);
+    free(sealed);
+    return rc;
+}
+
+static int load_key(const char *dir, const char *name, mt_keypair *kp) {
+    char path[4096], err[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (mt_keypair_load(kp, path, err, sizeof(err)) == 0) return 0;
+    mt_log_error("%s", err);
+    return -1;
+}
+
+/* Journals bytes (an AttestedEvent, or for kind REGISTRY an envelope) as decided at index. */
+static int journal_as(tlist *l, size_t index, mt_decision_kind kind, const uint8_t *bytes, size_t len, int replace) {
+    mt_decision d = {.kind = kind, .index = index, .bytes = bytes, .len = len, .source_topic = ""};
+    uint8_t *entry;
+    size_t elen;
+    unsigned char leaf[32], key[8];
+    mt_journal_key(index, key);
+    if (mt_journal_entry(&d, mt_now_ms(), &entry, &elen, leaf)) return -1;
+    int rc = 0;
+    if (replace) {
+        set_val(&l->v[index], entry, elen);
+    } else {
+        tmsg tmpl = l->v[0];
+        rc = tlist_add(l, tmpl.topic, tmpl.partition, key, 8, entry, elen);
+        free(entry);
+    }
+    return rc;
+}
+
+typedef void (*event_change)(Mintrace__V1__BatchEvent *ev, void *arg);
+
+/* The event of entry i, changed by fn and made the next event of its facility's key chain with
+ * new output ids, signed with the facility's key (from dir), attested by the notary's (by hand
+ * with a forced registry version when forced_version), journaled as accepted after the last
+ * entry: what a writer holding those keys could append. */
+static int append_event(const mt_service *s, tlist *l, size_t i, const char *dir, event_change fn, void *arg,
+                        uint64_t forced_version, const char *label) {
+    if (i == (size_t)-1 || !dir) return -1;
+    Mintrace__V1__LedgerEntry *e = entry_at(l, i);
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+    Mintrace__V1__BatchEvent *ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
+    /* the chain head of the key */
     uint64_t seq = 0;
-    unsigned char head[32];
+    unsigned char head[32] = {0};
     for (size_t k = 0; k < l->n; k++) {
         Mintrace__V1__LedgerEntry *x = entry_at(l, k);
-        if (x->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
+        if (x && x->entry_case == MINTRACE__V1__LEDGER_ENTRY__ENTRY_EVENT) {
             Mintrace__V1__Envelope *xe = mintrace__v1__envelope__unpack(NULL, x->event->envelope.len, x->event->envelope.data);
             Mintrace__V1__BatchEvent *xv = mintrace__v1__batch_event__unpack(NULL, xe->payload.len, xe->payload.data);
             if (!strcmp(xe->signatures[0]->key_id, env->signatures[0]->key_id) && xv->seq > seq) {
@@ -415,50 +489,142 @@ static int double_spend(const mt_service *s, tlist *l, size_t from, const char *
             mintrace__v1__batch_event__free_unpacked(xv, NULL);
             mintrace__v1__envelope__free_unpacked(xe, NULL);
         }
-        mintrace__v1__ledger_entry__free_unpacked(x, NULL);
+        if (x) mintrace__v1__ledger_entry__free_unpacked(x, NULL);
     }
+    /* the change, on the unpacked event; every pointer it moves is put back before it is freed */
     ProtobufCBinaryData old_prev = ev->prev;
-    ev->seq = seq + 1;
-    ev->prev = (ProtobufCBinaryData){32, head};
-    for (size_t k = 0; k < ev->n_inputs; k++) ev->inputs[k]->mass_mg *= 2;
-    char ids[8][200], *orig[8];
-    size_t nout = ev->n_outputs < 8 ? ev->n_outputs : 8;
+    size_t n_in = ev->n_inputs, n_out = ev->n_outputs, nout = n_out < 8 ? n_out : 8, nin = n_in < 16 ? n_in : 16;
+    char ids[8][200], *orig_out[8], *orig_in[16];
+    for (size_t k = 0; k < nin; k++) orig_in[k] = ev->inputs[k]->batch_id;
     for (size_t k = 0; k < nout; k++) {
         snprintf(ids[k], sizeof(ids[k]), "%s-AGAIN", ev->outputs[k]->batch_id);
-        orig[k] = ev->outputs[k]->batch_id;
+        orig_out[k] = ev->outputs[k]->batch_id;
         ev->outputs[k]->batch_id = ids[k];
     }
-    char path[4096], err[512];
+    ev->seq = seq + 1;
+    ev->prev = (ProtobufCBinaryData){32, head};
+    fn(ev, arg);
+    size_t plen, slen = 0, alen = 0;
+    uint8_t *p = mt_message_pack(&ev->base, &plen), *signed_env = NULL, *att = NULL;
+    ev->n_inputs = n_in;
+    ev->n_outputs = n_out;
+    for (size_t k = 0; k < nin; k++) ev->inputs[k]->batch_id = orig_in[k];
+    for (size_t k = 0; k < nout; k++) ev->outputs[k]->batch_id = orig_out[k];
+    ev->prev = old_prev;
     mt_keypair fk, nk;
-    size_t plen, slen, alen, len;
-    uint8_t *p = mt_message_pack(&ev->base, &plen), *signed_env = NULL, *att = NULL, *entry = NULL;
-    snprintf(path, sizeof(path), "%s/%s", dir, ev->facility_id);
-    int rc = mt_keypair_load(&fk, path, err, sizeof(err));
-    snprintf(path, sizeof(path), "%s/NOTARY-1", dir);
-    if (!rc) rc = mt_keypair_load(&nk, path, err, sizeof(err));
-    mt_verdict v;
+    int rc = !p || load_key(dir, ev->facility_id, &fk);
+    if (!rc) rc = load_key(dir, "NOTARY-1", &nk);
     if (!rc)
         rc = mt_envelope_seal(&fk, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_FACILITY, MT_PAYLOAD_EVENT, p, plen,
                               &signed_env, &slen) ||
-             mt_notary_attest(&nk, s->reg, mt_config_get(s->cfg, "network.id"), signed_env, slen, mt_now_ms(), &att,
-                              &alen, &v);
-    if (rc) mt_log_error("double-spend: %s", err[0] ? err : v.detail);
+             attest_as(s, &nk, signed_env, slen, forced_version, &att, &alen);
     if (!rc) {
-        mt_decision d = {.kind = MT_DECIDED_ACCEPTED, .index = l->n, .bytes = att, .len = alen, .source_topic = ""};
-        unsigned char leaf[32], key[8];
-        mt_journal_key(l->n, key);
-        tmsg tmpl = l->v[0];
-        say_event("double spend", l->n, att, alen);
-        rc = mt_journal_entry(&d, mt_now_ms(), &entry, &len, leaf) ||
-             tlist_add(l, tmpl.topic, tmpl.partition, key, 8, entry, len);
+        say_event(label, l->n, att, alen);
+        rc = journal_as(l, l->n, MT_DECIDED_ACCEPTED, att, alen, 0);
     }
-    for (size_t k = 0; k < nout; k++) ev->outputs[k]->batch_id = orig[k];
-    ev->prev = old_prev;
     mt_keypair_wipe(&fk);
     mt_keypair_wipe(&nk);
-    free(p), free(signed_env), free(att), free(entry);
+    free(p), free(signed_env), free(att);
     mintrace__v1__batch_event__free_unpacked(ev, NULL);
     mintrace__v1__envelope__free_unpacked(env, NULL);
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    return rc;
+}
+
+static void take_twice(Mintrace__V1__BatchEvent *ev, void *arg) {
+    (void)arg;
+    for (size_t k = 0; k < ev->n_inputs; k++) ev->inputs[k]->mass_mg *= 2; /* more than is left */
+}
+
+static void from_one_milligram(Mintrace__V1__BatchEvent *ev, void *arg) {
+    if (!ev->n_inputs) return;
+    ev->inputs[0]->batch_id = arg; /* a magnet still in stock */
+    ev->inputs[0]->mass_mg = 1;
+    ev->n_inputs = 1;
+    ev->n_outputs = ev->n_outputs ? 1 : 0;
+}
+
+static void no_change(Mintrace__V1__BatchEvent *ev, void *arg) {
+    (void)ev;
+    (void)arg;
+}
+
+/* The last MANUFACTURE made again by its magnet maker out of one milligram of what it made
+ * (a magnet still in stock): kilograms of Nd out of nothing. */
+static int inflation(const mt_service *s, tlist *l, const char *dir) {
+    size_t i = entry_of_kind(l, 0, MINTRACE__V1__EVENT_KIND__EVENT_KIND_MANUFACTURE, 1);
+    if (i == (size_t)-1) return -1;
+    Mintrace__V1__LedgerEntry *e = entry_at(l, i);
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+    Mintrace__V1__BatchEvent *ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
+    char made[200];
+    snprintf(made, sizeof(made), "%s", ev->n_outputs ? ev->outputs[0]->batch_id : "");
+    mintrace__v1__batch_event__free_unpacked(ev, NULL);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    return append_event(s, l, i, dir, from_one_milligram, made, 0, "inflation");
+}
+
+/* A registry version 2, signed by the governance key (from dir), that revokes the keys of the
+ * first PROCESS's facility a second ago; then that facility's next event, attested with
+ * version 2 by a notary that judged nothing, journaled as accepted. */
+static int revoked_key(const mt_service *s, tlist *l, size_t from, const char *dir) {
+    size_t i = entry_of_kind(l, from, MINTRACE__V1__EVENT_KIND__EVENT_KIND_PROCESS, 0);
+    if (i == (size_t)-1 || !dir || !s->reg) return -1;
+    Mintrace__V1__LedgerEntry *e = entry_at(l, i);
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, e->event->envelope.len, e->event->envelope.data);
+    Mintrace__V1__BatchEvent *ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
+    size_t rlen, elen;
+    uint8_t *rb = mt_message_pack(&mt_registry_snapshot(s->reg)->base, &rlen), *reg2 = NULL;
+    Mintrace__V1__Registry *r = rb ? mintrace__v1__registry__unpack(NULL, rlen, rb) : NULL;
+    mt_keypair gov;
+    char err[512];
+    int rc = !r || load_key(dir, "governance", &gov);
+    if (!rc) {
+        for (size_t f = 0; f < r->n_facilities; f++)
+            if (!strcmp(r->facilities[f]->facility_id, ev->facility_id))
+                for (size_t k = 0; k < r->facilities[f]->n_keys; k++) r->facilities[f]->keys[k]->revoked_at_ms = mt_now_ms() - 1000;
+        r->version++;
+        rc = mt_registry_sign(r, &gov, &reg2, &elen, err, sizeof(err));
+        if (rc) mt_log_error("%s", err);
+        mt_keypair_wipe(&gov);
+    }
+    uint64_t version = r ? r->version : 0;
+    if (!rc) {
+        printf("tamper: registry version %" PRIu64 " revoking %s's keys at index %zu\n", version, ev->facility_id, l->n);
+        rc = journal_as(l, l->n, MT_DECIDED_REGISTRY, reg2, elen, 0);
+    }
+    if (!rc) rc = append_event(s, l, i, dir, no_change, NULL, version, "revoked key");
+    free(rb);
+    free(reg2);
+    if (r) mintrace__v1__registry__free_unpacked(r, NULL);
+    mintrace__v1__batch_event__free_unpacked(ev, NULL);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+    mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+    return rc;
+}
+
+/* Entry i's event attested again, by a key of no registry (unknown) or by its own facility's
+ * key signing as a notary (wrong role); the entry is journaled again at its index. */
+static int reattest(const mt_service *s, tlist *l, size_t i, const char *dir, int unknown) {
+    if (i == (size_t)-1) return -1;
+    Mintrace__V1__LedgerEntry *e = entry_at(l, i);
+    size_t blen, alen;
+    uint8_t *b = mt_message_pack(&e->event->base, &blen), *att = NULL;
+    mt_attested a;
+    mt_verdict v;
+    mt_keypair kp;
+    int rc = !b || mt_attested_open_verified(b, blen, &a, &v);
+    if (!rc) rc = unknown ? mt_keypair_generate(&kp) : (!dir || load_key(dir, a.ev->facility_id, &kp));
+    if (!rc) rc = attest_as(s, &kp, e->event->envelope.data, e->event->envelope.len, 0, &att, &alen);
+    if (!rc) {
+        say_event(unknown ? "attested by an unknown key" : "attested by a facility key", i, att, alen);
+        rc = journal_as(l, i, MT_DECIDED_ACCEPTED, att, alen, 1);
+    }
+    mt_keypair_wipe(&kp);
+    mt_attested_release(&a);
+    free(b);
+    free(att);
     mintrace__v1__ledger_entry__free_unpacked(e, NULL);
     return rc;
 }
@@ -475,7 +641,14 @@ static int apply_one(const mt_service *s, const char *from, const char *to_prefi
         size_t i = event_entry_from(L, n);
         bad = i == (size_t)-1 || rewrite_event(L, i, mode[0] == 'a');
     } else if (!strcmp(mode, "double-spend")) {
-        bad = double_spend(s, L, n, mt_config_get(s->cfg, "tamper.keys"));
+        bad = append_event(s, L, entry_of_kind(L, n, MINTRACE__V1__EVENT_KIND__EVENT_KIND_PROCESS, 0),
+                           mt_config_get(s->cfg, "tamper.keys"), take_twice, NULL, 0, "double spend");
+    } else if (!strcmp(mode, "inflation")) {
+        bad = inflation(s, L, mt_config_get(s->cfg, "tamper.keys"));
+    } else if (!strcmp(mode, "revoked-key")) {
+        bad = revoked_key(s, L, n, mt_config_get(s->cfg, "tamper.keys"));
+    } else if (!strcmp(mode, "unknown-notary") || !strcmp(mode, "wrong-role")) {
+        bad = reattest(s, L, event_entry_from(L, n), mt_config_get(s->cfg, "tamper.keys"), mode[0] == 'u');
     } else if (!strcmp(mode, "censor")) {
         size_t i = event_entry_from(L, n);
         bad = i == (size_t)-1 || censor(L, i);
@@ -525,7 +698,7 @@ static int apply_one(const mt_service *s, const char *from, const char *to_prefi
 int cmd_x_tamper(int argc, char **argv) {
     static const mt_option opts[] = {
         {"from", 'F', 1, "tamper.from", "the topic prefix to copy from"},
-        {"keys", 'K', 1, "tamper.keys", "double-spend: the directory of the facilities' and the notary's keys"},
+        {"keys", 'K', 1, "tamper.keys", "the directory of the facilities', notary's and governance keys"},
         {0},
     };
     mt_service s;
@@ -534,7 +707,8 @@ int cmd_x_tamper(int argc, char **argv) {
                              "under each TO_PREFIX with one change each)\n"
                              "modes: copy, alter-payload N, bad-signature N, drop N, swap N, duplicate N, censor N,\n"
                              "       forge-checkpoint, rollback-checkpoint, forge-provenance N, stale-provenance,\n"
-                             "       truncate N, fork N, double-spend N (with --keys),\n"
+                             "       truncate N, fork N, unknown-notary N; with --keys: double-spend N, inflation,\n"
+                             "       revoked-key N, wrong-role N;\n"
                              "       keep-receipts N DIR (writes files, copies nothing)",
                              opts, MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
     if (rc >= 0) return rc;

@@ -74,7 +74,8 @@ echo "ok: clean audit, JSON and HTML reports, archive, sealed archive"
 # ---- tampered copies, one change each, all copied in one run ----
 cases=(payload:alter-payload:60 signature:bad-signature:70 drop:drop:50 swap:swap:30 dup:duplicate:40
        censor:censor:80 cpforge:forge-checkpoint cprollback:rollback-checkpoint provforge:forge-provenance:100
-       provstale:stale-provenance truncate:truncate:120 fork:fork:110 dspend:double-spend:20)
+       provstale:stale-provenance truncate:truncate:120 fork:fork:110 dspend:double-spend:20
+       unknown:unknown-notary:90 role:wrong-role:95 inflate:inflation revoked:revoked-key:0)
 specs=()
 for c in "${cases[@]}"; do
     name=${c%%:*}
@@ -141,6 +142,12 @@ first provforge FORGED_PROVENANCE "$b" record
 first provstale STALE_PROVENANCE
 i=$(index_of "double spend") && first dspend DOUBLE_SPEND "$i" OVERDRAWN
 [ "$(jq -r '.findings[0].event_id' "$A/dspend.json")" = "$(event_of "double spend")" ] || fail "double spend: wrong event"
+i=$(index_of "attested by an unknown key") && first unknown UNKNOWN_KEY "$i" BAD_ATTESTATION
+i=$(index_of "attested by a facility key") && first role WRONG_ROLE "$i" BAD_ATTESTATION
+i=$(index_of inflation) && first inflate INFLATION "$i" ELEMENT_NOT_CONSERVED
+[ "$(jq -r '.findings[0].event_id' "$A/inflate.json")" = "$(event_of inflation)" ] || fail "inflation: wrong event"
+i=$(index_of "revoked key") && first revoked REVOKED_KEY "$i" KEY_REVOKED
+[ "$(jq '.findings|length' "$A/revoked.json")" = 1 ] || fail "revoked: its earlier events are named too"
 # truncated and forked copies are consistent in themselves: only what was kept catches them
 first truncate TRUNCATED 120 trusted
 jq -e '[.findings[] | select(.kind == "TRUNCATED" and .topic != null and (.topic|endswith(".receipt")))] | length > 0' \
