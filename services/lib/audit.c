@@ -706,7 +706,7 @@ static void add_flow(mt_audit *a, int from, int to, uint64_t mg) {
 
 /* An accepted event is applied: compare the provenance records published for what it changed,
  * remember the final figures, count materials and flows. */
-static void after_accept(mt_audit *a, const mt_attested *at, const capture *cap, uint64_t index) {
+static void after_accept(mt_audit *a, const mt_attested *at, const capture *cap) {
     for (size_t i = 0; i < cap->n_changed; i++) {
         const char *id = cap->changed[i];
         Mintrace__V1__ProvenanceRecord *rec = mt_ledger_provenance_record(a->l, id);
@@ -746,7 +746,6 @@ static void after_accept(mt_audit *a, const mt_attested *at, const capture *cap,
         for (size_t i = 0; i < ev->n_inputs; i++) mg += ev->inputs[i]->mass_mg;
         add_flow(a, role_of(reg, ev->facility_id), role_of(reg, ev->transfer->destination_facility_id), mg);
     }
-    (void)index;
 }
 
 static void bad(mt_audit *a, uint64_t index) {
@@ -808,7 +807,7 @@ static void judge_event(mt_audit *a, slot *s, const Mintrace__V1__LedgerEntry *e
     if (cap.n == 1 && cap.kind == MT_DECIDED_ACCEPTED && cap.index == e->index && !s->kind_a) {
         mt_ledger_commit(a->l);
         a->totals.accepted++;
-        after_accept(a, &at, &cap, e->index);
+        after_accept(a, &at, &cap);
         /* the facility signature, judged as the notary's registry version stood at its time */
         const mt_registry *reg = mt_ledger_registry(a->l, at.att->registry_version);
         s->reg = reg ? reg : mt_ledger_registry(a->l, 0) ? NULL : a->conf.registry;
@@ -1481,7 +1480,6 @@ static void check_provenance(mt_audit *a) {
         return;
     }
     mt_map_foreach(a->pub, collect_id, &q);
-    size_t n_pub = q.n;
     mt_map_foreach(a->final, collect_id, &q);
     qsort(q.ids, q.n, sizeof(*q.ids), by_str);
     for (size_t i = 0; i < q.n; i++) {
@@ -1497,11 +1495,9 @@ static void check_provenance(mt_audit *a) {
                 a->explained++;
                 continue;
             }
-            mt_finding *f = add_finding(a, "FORGED_PROVENANCE", (int64_t)p->index, &p->at, "record",
-                                        "the record of batch %.100s as of index %" PRIu64
-                                        " is not what the journal gives",
-                                        id, p->index);
-            if (f) snprintf(f->facility, sizeof(f->facility), "%s", "");
+            add_finding(a, "FORGED_PROVENANCE", (int64_t)p->index, &p->at, "record",
+                        "the record of batch %.100s as of index %" PRIu64 " is not what the journal gives", id,
+                        p->index);
         }
         if (!fp || forged) continue;
         if (!pl) {
@@ -1516,7 +1512,6 @@ static void check_provenance(mt_audit *a) {
                         "the newest record of batch %.100s reflects index %" PRIu64 "; the batch changed at %" PRIu64,
                         id, pl->tail->index, fp->index);
     }
-    (void)n_pub;
     for (size_t i = 0; i < q.n; i++) free((void *)q.ids[i]);
     free(q.ids);
 }
