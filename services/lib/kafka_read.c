@@ -203,7 +203,7 @@ int mt_kafka_read_topics(const char *brokers, const char *const *props, const ch
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
     int rc = -1, total = 0, at_end = 0;
-    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 1, NULL, &md, 30000);
     for (size_t t = 0; !kerr && t < n; t++) {
         const struct rd_kafka_metadata_topic *mt = NULL;
         for (int i = 0; i < md->topic_cnt && !mt; i++)

@@ -49,7 +49,7 @@ static int topic_set_list(topic_set *ts, const mt_service *s, char *err, size_t 
     rd_kafka_conf_t *conf = mt_kafka_conf_new(brokers, mt_config_kafka_props(s->cfg), err, err_size);
     rd_kafka_t *rk = conf ? mt_kafka_producer_new(conf, NULL, -1, err, err_size) : NULL;
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t kerr = rk ? rd_kafka_metadata(rk, 1, NULL, &md, 10000) : RD_KAFKA_RESP_ERR__FAIL;
+    rd_kafka_resp_err_t kerr = rk ? rd_kafka_metadata(rk, 1, NULL, &md, 30000) : RD_KAFKA_RESP_ERR__FAIL;
     if (kerr) {
         if (rk) snprintf(err, err_size, "cannot list topics: %s", rd_kafka_err2str(kerr));
         if (rk) rd_kafka_destroy(rk);

@@ -335,6 +335,74 @@ static void on_delivery(void *arg, const rd_kafka_message_t *rkm) {
 }
 
 /* Produces every message under the new prefix, same partition and key, in list order. */
+/* The partitions of each of the copy's four topics (those of the source's). */
+static int copy_partitions[P_N] = {1, 3, 1, 3};
+
+/* Creates the copy's four topics (those the audit reads; every facility's receipts go into the
+ * shared receipts topic, keyed by facility as the aggregator keys them): a copy costs the
+ * shared broker a few partitions, not the whole topic set. Existing topics are fine. */
+static int create_copy_topics(rd_kafka_t *rk, const char *to_prefix) {
+    static const char *names[P_N] = {"checkpoints", "provenance", "ledger", "receipts"};
+    rd_kafka_NewTopic_t *nt[P_N];
+    char err[512], name[300];
+    for (int p = 0; p < P_N; p++) {
+        snprintf(name, sizeof(name), "%s%s", to_prefix, names[p]);
+        nt[p] = rd_kafka_NewTopic_new(name, copy_partitions[p], 1, err, sizeof(err));
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, nt, P_N, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+    int rc = ev ? 0 : -1;
+    const rd_kafka_CreateTopics_result_t *res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+    size_t n = 0;
+    const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+        if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            mt_log_error("%s: %s", rd_kafka_topic_result_name(tr[i]), rd_kafka_err2str(e));
+            rc = -1;
+        }
+    }
+    if (!ev) mt_log_error("%s: creating topics timed out", to_prefix);
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    for (int p = 0; p < P_N; p++) rd_kafka_NewTopic_destroy(nt[p]);
+    return rc;
+}
+
+/* Deletes every topic whose name starts with prefix (the copies, once a test is done). */
+static int delete_topics(const mt_service *s, const char *prefix) {
+    char err[512];
+    rd_kafka_conf_t *conf = mt_kafka_conf_new(mt_config_get(s->cfg, "brokers"), mt_config_kafka_props(s->cfg), err,
+                                              sizeof(err));
+    rd_kafka_t *rk = conf ? mt_kafka_producer_new(conf, NULL, -1, err, sizeof(err)) : NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    if (!rk || rd_kafka_metadata(rk, 1, NULL, &md, 30000)) {
+        mt_log_error("cannot list topics");
+        if (rk) rd_kafka_destroy(rk);
+        return -1;
+    }
+    rd_kafka_DeleteTopic_t **del = calloc((size_t)md->topic_cnt + 1, sizeof(*del));
+    size_t n = 0, pl = strlen(prefix);
+    for (int i = 0; del && i < md->topic_cnt; i++)
+        if (pl && !strncmp(md->topics[i].topic, prefix, pl)) del[n++] = rd_kafka_DeleteTopic_new(md->topics[i].topic);
+    int rc = del ? 0 : -1;
+    if (n) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_DeleteTopics(rk, del, n, NULL, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+        if (!ev || rd_kafka_event_error(ev)) rc = -1;
+        if (ev) rd_kafka_event_destroy(ev);
+        rd_kafka_queue_destroy(q);
+    }
+    for (size_t i = 0; i < n; i++) rd_kafka_DeleteTopic_destroy(del[i]);
+    free(del);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    printf("tamper: %zu topics %s%s* deleted\n", n, rc ? "(not all) " : "", prefix);
+    return rc;
+}
+
 static int write_copy(const mt_service *s, const char *from_prefix, const char *to_prefix, tlist *parts) {
     char err[512];
     delivery dl = {0};
@@ -349,14 +417,15 @@ static int write_copy(const mt_service *s, const char *from_prefix, const char *
         return -1;
     }
     size_t fl = strlen(from_prefix), n = 0;
-    int rc = 0;
+    int rc = create_copy_topics(rk, to_prefix);
     for (int p = 0; p < P_N && !rc; p++)
         for (size_t i = 0; i < parts[p].n && !rc; i++) {
             tmsg *m = &parts[p].v[i];
             char topic[300];
-            snprintf(topic, sizeof(topic), "%s%s", to_prefix, m->topic + fl);
+            snprintf(topic, sizeof(topic), "%s%s", to_prefix, p == P_RECEIPTS ? "receipts" : m->topic + fl);
+            int32_t partition = p == P_RECEIPTS ? RD_KAFKA_PARTITION_UA : m->partition;
             rd_kafka_resp_err_t kerr;
-            while ((kerr = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(m->partition),
+            while ((kerr = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
                                              RD_KAFKA_V_KEY(m->key, m->klen), RD_KAFKA_V_VALUE(m->val, m->vlen),
                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
                    RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -709,7 +778,9 @@ int cmd_x_tamper(int argc, char **argv) {
                              "       forge-checkpoint, rollback-checkpoint, forge-provenance N, stale-provenance,\n"
                              "       truncate N, fork N, unknown-notary N; with --keys: double-spend N, inflation,\n"
                              "       revoked-key N, wrong-role N;\n"
-                             "       keep-receipts N DIR (writes files, copies nothing)",
+                             "       keep-receipts N DIR (writes files, copies nothing); delete (every\n"
+                             "       topic named PREFIX*: the copies, when a test is done)\n"
+                             "A copy has the four topics the audit reads (every facility's receipts in the shared one).",
                              opts, MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
     if (rc >= 0) return rc;
     const char *from = mt_config_get(s.cfg, "tamper.from");
@@ -717,6 +788,21 @@ int cmd_x_tamper(int argc, char **argv) {
         mt_log_error("give --from PREFIX and a MODE");
         mt_service_release(&s);
         return MT_EXIT_USAGE;
+    }
+    int only_delete = 1;
+    for (int a = s.argi; a < argc; a++) {
+        const char *colon = strchr(argv[a], ':');
+        if (!colon || strcmp(colon + 1, "delete") != 0) only_delete = 0;
+    }
+    if (only_delete) { /* PREFIX:delete...: nothing to read */
+        rc = MT_EXIT_OK;
+        for (int a = s.argi; a < argc; a++) {
+            char prefix[300];
+            snprintf(prefix, sizeof(prefix), "%.*s", (int)(strchr(argv[a], ':') - argv[a]), argv[a]);
+            if (delete_topics(&s, prefix)) rc = MT_EXIT_FAIL;
+        }
+        mt_service_release(&s);
+        return rc;
     }
     tlist parts[P_N] = {{0}};
     char err[512], t[P_N][200];
@@ -727,7 +813,7 @@ int cmd_x_tamper(int argc, char **argv) {
                                               sizeof(err));
     rd_kafka_t *rk = conf ? mt_kafka_producer_new(conf, NULL, -1, err, sizeof(err)) : NULL;
     const struct rd_kafka_metadata *md = NULL;
-    if (!rk || rd_kafka_metadata(rk, 1, NULL, &md, 10000)) {
+    if (!rk || rd_kafka_metadata(rk, 1, NULL, &md, 30000)) {
         mt_log_error("cannot list topics");
         if (rk) rd_kafka_destroy(rk);
         goto out;
@@ -735,6 +821,10 @@ int cmd_x_tamper(int argc, char **argv) {
     const char **rt = calloc((size_t)md->topic_cnt + 2, sizeof(char *));
     size_t nrt = 0;
     for (int p = 0; p < P_N; p++) snprintf(t[p], sizeof(t[p]), "%s%s", from, names[p]);
+    for (int i = 0; i < md->topic_cnt; i++)
+        for (int p = 0; p < P_N; p++)
+            if (!strcmp(md->topics[i].topic, t[p]) && md->topics[i].partition_cnt > 0)
+                copy_partitions[p] = md->topics[i].partition_cnt;
     for (int i = 0; rt && i < md->topic_cnt; i++) {
         const char *name = md->topics[i].topic;
         size_t pl = strlen(t[P_RECEIPTS]);
