@@ -335,19 +335,16 @@ static void on_delivery(void *arg, const rd_kafka_message_t *rkm) {
 }
 
 /* Produces every message under the new prefix, same partition and key, in list order. */
-/* The partitions of each of the copy's four topics (those of the source's). */
-static int copy_partitions[P_N] = {1, 3, 1, 3};
-
 /* Creates the copy's four topics (those the audit reads; every facility's receipts go into the
  * shared receipts topic, keyed by facility as the aggregator keys them): a copy costs the
  * shared broker a few partitions, not the whole topic set. Existing topics are fine. */
-static int create_copy_topics(rd_kafka_t *rk, const char *to_prefix) {
+static int create_copy_topics(rd_kafka_t *rk, const char *to_prefix, const int partitions[P_N]) {
     static const char *names[P_N] = {"checkpoints", "provenance", "ledger", "receipts"};
     rd_kafka_NewTopic_t *nt[P_N];
     char err[512], name[300];
     for (int p = 0; p < P_N; p++) {
         snprintf(name, sizeof(name), "%s%s", to_prefix, names[p]);
-        nt[p] = rd_kafka_NewTopic_new(name, copy_partitions[p], 1, err, sizeof(err));
+        nt[p] = rd_kafka_NewTopic_new(name, partitions[p], 1, err, sizeof(err));
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, nt, P_N, NULL, q);
@@ -403,7 +400,8 @@ static int delete_topics(const mt_service *s, const char *prefix) {
     return rc;
 }
 
-static int write_copy(const mt_service *s, const char *from_prefix, const char *to_prefix, tlist *parts) {
+static int write_copy(const mt_service *s, const char *from_prefix, const char *to_prefix, tlist *parts,
+                      const int partitions[P_N]) {
     char err[512];
     delivery dl = {0};
     mt_kafka_dr_hook hook = {on_delivery, &dl};
@@ -417,7 +415,7 @@ static int write_copy(const mt_service *s, const char *from_prefix, const char *
         return -1;
     }
     size_t fl = strlen(from_prefix), n = 0;
-    int rc = create_copy_topics(rk, to_prefix);
+    int rc = create_copy_topics(rk, to_prefix, partitions);
     for (int p = 0; p < P_N && !rc; p++)
         for (size_t i = 0; i < parts[p].n && !rc; i++) {
             tmsg *m = &parts[p].v[i];
@@ -700,7 +698,7 @@ static int reattest(const mt_service *s, tlist *l, size_t i, const char *dir, in
 
 /* One copy: the change MODE (with N, DIR) to the lists, written under to_prefix. */
 static int apply_one(const mt_service *s, const char *from, const char *to_prefix, const char *mode, size_t n,
-                     const char *dir, tlist *parts) {
+                     const char *dir, tlist *parts, const int partitions[P_N]) {
     tlist *L = &parts[P_LEDGER];
     int bad = 0;
     if (!strcmp(mode, "keep-receipts")) {
@@ -761,7 +759,7 @@ static int apply_one(const mt_service *s, const char *from, const char *to_prefi
         mt_log_error("%s: could not make the change", mode);
         return MT_EXIT_FAIL;
     }
-    return write_copy(s, from, to_prefix, parts) ? MT_EXIT_FAIL : MT_EXIT_OK;
+    return write_copy(s, from, to_prefix, parts, partitions) ? MT_EXIT_FAIL : MT_EXIT_OK;
 }
 
 int cmd_x_tamper(int argc, char **argv) {
@@ -805,6 +803,7 @@ int cmd_x_tamper(int argc, char **argv) {
         return rc;
     }
     tlist parts[P_N] = {{0}};
+    int partitions[P_N] = {1, 3, 1, 3}; /* the copy's topics get the source's counts */
     char err[512], t[P_N][200];
     const char *names[] = {"checkpoints", "provenance", "ledger", "receipts"};
     rc = MT_EXIT_FAIL;
@@ -824,7 +823,7 @@ int cmd_x_tamper(int argc, char **argv) {
     for (int i = 0; i < md->topic_cnt; i++)
         for (int p = 0; p < P_N; p++)
             if (!strcmp(md->topics[i].topic, t[p]) && md->topics[i].partition_cnt > 0)
-                copy_partitions[p] = md->topics[i].partition_cnt;
+                partitions[p] = md->topics[i].partition_cnt;
     for (int i = 0; rt && i < md->topic_cnt; i++) {
         const char *name = md->topics[i].topic;
         size_t pl = strlen(t[P_RECEIPTS]);
@@ -862,7 +861,7 @@ int cmd_x_tamper(int argc, char **argv) {
         int ok = 1;
         for (int p = 0; p < P_N; p++) ok &= tlist_copy(&copy[p], &parts[p]) == 0;
         if (ok) rc = apply_one(&s, from, fields[0], fields[1], fields[2] ? strtoull(fields[2], NULL, 10) : 0, fields[3],
-                               copy);
+                               copy, partitions);
         else rc = MT_EXIT_FAIL;
         for (int p = 0; p < P_N; p++) tlist_free(&copy[p]);
     }
