@@ -503,3 +503,20 @@ int mt_keypair_from_seed(mt_keypair *kp, const unsigned char seed[MT_SEED_LEN]) 
     mt_key_id(kp->pk, kp->key_id);
     return 0;
 }
+
+/* ---- BLAKE2b-256 in pieces ---- */
+
+_Static_assert(sizeof(crypto_generichash_state) <= sizeof(((mt_hash_state *)0)->opaque),
+               "mt_hash_state too small for libsodium's state");
+
+void mt_hash_init(mt_hash_state *st) {
+    crypto_generichash_init((crypto_generichash_state *)(void *)st->opaque, NULL, 0, MT_HASH_LEN);
+}
+
+void mt_hash_update(mt_hash_state *st, const void *data, size_t len) {
+    crypto_generichash_update((crypto_generichash_state *)(void *)st->opaque, data, len);
+}
+
+void mt_hash_final(mt_hash_state *st, unsigned char out[MT_HASH_LEN]) {
+    crypto_generichash_final((crypto_generichash_state *)(void *)st->opaque, out, MT_HASH_LEN);
+}

@@ -125,4 +125,13 @@ unsigned char *mt_base64_decode(const char *b64, size_t *len);
  * 2 * bin_len hex digits (either case) and nothing else; otherwise -1, with bin zeroed. */
 int mt_hex_decode(const char *hex, void *bin, size_t bin_len);
 
+/* A BLAKE2b-256 over data given in pieces (archive files): init, update as often as needed,
+ * final. The state is opaque; nothing to release. */
+typedef struct mt_hash_state {
+    _Alignas(64) unsigned char opaque[384];
+} mt_hash_state;
+void mt_hash_init(mt_hash_state *st);
+void mt_hash_update(mt_hash_state *st, const void *data, size_t len);
+void mt_hash_final(mt_hash_state *st, unsigned char out[MT_HASH_LEN]);
+
 #endif /* MT_CRYPTO_H */

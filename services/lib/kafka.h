@@ -152,4 +152,10 @@ typedef struct mt_stage_conf {
 int mt_stage_run(const mt_stage_conf *sc, const mt_stage_ops *ops, void *opaque,
                  char *errstr, size_t errstr_size);
 
+/* Like mt_kafka_read_topic from the beginning to the end, for several topics with one consumer
+ * (messages of different topics interleave; each partition's stay in order): cheaper than one
+ * client per topic when there are many (the per-facility receipts topics). */
+int mt_kafka_read_topics(const char *brokers, const char *const *props, const char *const *topics, size_t n,
+                         volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *errstr, size_t errstr_size);
+
 #endif

@@ -187,3 +187,75 @@ int mt_kafka_read_topic_since(const char *brokers, const char *const *props, con
                               size_t errstr_size) {
     return read_topic(brokers, props, topic, RD_KAFKA_OFFSET_END, since_ms, -1, 0, run, fn, arg, errstr, errstr_size);
 }
+
+/* Reads every partition of the given topics from offset 0 with one consumer (read_committed,
+ * assign only, nothing committed) until the end of each, calling fn for every message: one
+ * client for the many receipts topics instead of one each. Returns 0, or -1 with err. */
+int mt_kafka_read_topics(const char *brokers, const char *const *props, const char *const *topics, size_t n,
+                         volatile sig_atomic_t *run, mt_kafka_read_fn fn, void *arg, char *err, size_t err_size) {
+    rd_kafka_conf_t *conf = mt_kafka_conf_new(brokers, props, err, err_size);
+    if (!conf) return -1;
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
+    char group[64];
+    snprintf(group, sizeof(group), "mintrace-read-%d", (int)getpid()); /* assign() only; never commits */
+    rd_kafka_t *rk = mt_kafka_consumer_new(conf, group, err, err_size);
+    if (!rk) return -1;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
+    int rc = -1, total = 0, at_end = 0;
+    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 1, NULL, &md, 30000);
+    for (size_t t = 0; !kerr && t < n; t++) {
+        const struct rd_kafka_metadata_topic *mt = NULL;
+        for (int i = 0; i < md->topic_cnt && !mt; i++)
+            if (strcmp(md->topics[i].topic, topics[t]) == 0) mt = &md->topics[i];
+        if (!mt || mt->err) {
+            snprintf(err, err_size, "%s: %s", topics[t],
+                     rd_kafka_err2str(mt ? mt->err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+            goto out;
+        }
+        for (int p = 0; p < mt->partition_cnt; p++, total++)
+            rd_kafka_topic_partition_list_add(parts, topics[t], p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (kerr || (kerr = rd_kafka_assign(rk, parts))) {
+        snprintf(err, err_size, "%s: %s", topics[0], rd_kafka_err2str(kerr));
+        goto out;
+    }
+    /* each partition counts once, however often its end is reached (messages may still come) */
+    char *ended = calloc((size_t)total + 1, 1);
+    if (!ended) {
+        snprintf(err, err_size, "out of memory");
+        goto out;
+    }
+    while ((!run || *run) && at_end < total) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 500);
+        if (!rkm) continue;
+        int stop = 0;
+        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            const char *name = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "";
+            for (int i = 0; i < parts->cnt; i++)
+                if (parts->elems[i].partition == rkm->partition && !strcmp(parts->elems[i].topic, name) && !ended[i]) {
+                    ended[i] = 1;
+                    at_end++;
+                }
+        } else if (rkm->err == RD_KAFKA_RESP_ERR__FATAL || rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            snprintf(err, err_size, "%s [%d]: %s", rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "?", (int)rkm->partition,
+                     rd_kafka_message_errstr(rkm));
+            rd_kafka_message_destroy(rkm);
+            free(ended);
+            goto out;
+        } else if (!rkm->err) {
+            stop = fn(arg, rkm);
+        } /* other consumer errors are informational */
+        rd_kafka_message_destroy(rkm);
+        if (stop) break;
+    }
+    free(ended);
+    rc = 0;
+out:
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+

@@ -1532,3 +1532,11 @@ int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_
     free(q.v);
     return rc;
 }
+
+/* ---- for the auditor ---- */
+
+const mt_registry *mt_ledger_registry(const mt_ledger *l, uint64_t version) {
+    for (size_t i = l->n_regs; i-- > 0;)
+        if (!version || mt_registry_version(l->regs[i]) == version) return l->regs[i];
+    return NULL;
+}

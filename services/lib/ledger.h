@@ -147,5 +147,8 @@ int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]
  * batch, or -1 when out of memory. */
 int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_t *leaf_index, uint64_t *leaf_count,
                                unsigned char (*path)[MT_HASH_LEN], size_t *path_len);
+/* The journaled registry version `version` (0: the newest), or NULL if it was never journaled.
+ * Valid while the version stays journaled (an abort drops versions of its transaction). */
+const mt_registry *mt_ledger_registry(const mt_ledger *l, uint64_t version);
 
 #endif

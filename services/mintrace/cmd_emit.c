@@ -1,5 +1,7 @@
 /* cmd_emit — mintrace emit: JSON batch events in, signed envelopes out to events.submitted. */
+#include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@ typedef struct pending {
     int rejected;
     const char *facility;
     unsigned char last[32]; /* the chain head as this run goes */
+    const char *receipts_dir; /* where signed receipts are kept for auditors (state dir/receipts) */
 } pending;
 
 static void remember(pending *pd, const mt_emitted *e) {
@@ -58,7 +61,19 @@ static void remember(pending *pd, const mt_emitted *e) {
     pd->open++;
 }
 
-/* A receipt for one of ours: print it, and stop when all have come. */
+/* Keeps the signed receipt as received (the aggregator's envelope, byte for byte) in
+ * <state dir>/receipts/<event id>.receipt: what `mintrace audit --receipts DIR` checks. */
+static void keep_receipt(const pending *pd, const char *id_hex, const void *bytes, size_t len) {
+    if (!pd->receipts_dir) return;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.receipt", pd->receipts_dir, id_hex);
+    FILE *fp = fopen(path, "wb");
+    int ok = fp && fwrite(bytes, 1, len, fp) == len;
+    if (fp && fclose(fp)) ok = 0;
+    if (!ok) mt_log_warn("%s: cannot keep the receipt: %s", path, strerror(errno));
+}
+
+/* A receipt for one of ours: print it, keep it, and stop when all have come. */
 static int on_receipt(void *arg, const rd_kafka_message_t *rkm) {
     pending *pd = arg;
     Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, rkm->len, rkm->payload);
@@ -74,6 +89,7 @@ static int on_receipt(void *arg, const rd_kafka_message_t *rkm) {
                 pd->rejected++;
                 pd->ids[i].rejected = 1;
             }
+            keep_receipt(pd, hex, rkm->payload, rkm->len);
             char *j = mt_message_to_json_text(&r->base, hex, sizeof(hex));
             if (j) printf("%s\n", j);
             free(j);
@@ -182,8 +198,11 @@ int cmd_emit(int argc, char **argv) {
         failed++;
     }
     if (wait_s > 0 && pd.open && !failed) {
-        /* the facility's own receipts topic, else the shared one */
-        char rt[300];
+        /* the facility's own receipts topic, else the shared one; receipts are kept in the state dir */
+        char rt[300], kept[4096];
+        snprintf(kept, sizeof(kept), "%s/receipts", pc.state_dir);
+        if (mkdir(kept, 0755) == 0 || errno == EEXIST) pd.receipts_dir = kept;
+        else mt_log_warn("%s: %s: receipts are not kept", kept, strerror(errno));
         struct sigaction sa = {.sa_handler = on_alarm};
         sigaction(SIGALRM, &sa, NULL);
         alarm((unsigned)wait_s);

@@ -17,5 +17,8 @@ int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_passport(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_archive(int argc, char **argv);
+int cmd_x_tamper(int argc, char **argv); /* test tool: not listed in the usage */
 
 #endif
