@@ -16,7 +16,12 @@ cd "$MT_ROOT"
 . deploy/pipeline.sh
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$MT_BIN/mintrace" simulate --seed 42 --chains 10 --out "$NET" >/dev/null
+SIM=(--seed 42 --chains 10 --returns 0 --corrections 0)
+mkdir -p "$NET"
+"$MT_BIN/mintrace" simulate "${SIM[@]}" --out "$NET" >"$NET/plan.txt"
+SIMULATED=$(sed -n 's/^expect: \([0-9]*\) accepted, 0 rejected$/\1/p' "$NET/plan.txt")
+[ -n "$SIMULATED" ] || fail "simulate announced no count: $(cat "$NET/plan.txt")"
+N=$((SIMULATED + 1)) # and the late event below
 export MINTRACE_REGISTRY_FILE=$NET/registry.bin MINTRACE_GOVERNANCE_KEY=$NET/keys/governance.pub
 "$MT_BIN/mintrace" topics create --registry "$NET/registry.bin" >/dev/null
 # on the way out: the services stopped, and this run's topics deleted (the copies' too: a
@@ -27,28 +32,40 @@ cleanup() {
 }
 trap cleanup EXIT
 start_services 60000 # stopped below, once the last receipt came
-"$MT_BIN/mintrace" simulate --seed 42 --chains 10 --emit >/dev/null
-# one more event, by a mine the simulation left idle, waiting for its receipt: emit --wait keeps
-# the signed receipt in its state dir, where an auditor can ask for it (--receipts)
-echo '{"kind":"EXTRACT","site":{"country":"IN"},"outputs":[{"batch_id":"LATE-ORE","material":"monazite","mass_mg":1000,"elements":[{"element":"Nd","mass_mg":90}]}]}' \
-    | emit IN-IREL-CHAVARA --wait 60 >"$NET/late.out" 2>&1 || { cat "$NET/late.out"; fail "the late event"; }
+"$MT_BIN/mintrace" simulate "${SIM[@]}" --emit >/dev/null
+# one more event, by a mine the simulation left idle (it draws its loops' mines at random from
+# eight), waiting for its receipt: emit --wait keeps the signed receipt in its state dir, where an
+# auditor can ask for it (--receipts)
+for _ in $(seq 1 120); do
+    "$MT_BIN/mintrace" journal >"$NET/journal.txt" 2>/dev/null || true
+    grep -q "^journal: .* $SIMULATED accepted" "$NET/journal.txt" && break
+    sleep 0.5
+done
+grep -q "^journal: .* $SIMULATED accepted" "$NET/journal.txt" || fail "the simulation was not journaled: $(tail -2 "$NET/journal.txt")"
+IDLE=
+for m in IN-IREL-CHAVARA IN-IREL-MK IN-IREL-CHATRAPUR IN-AP-BHIMUNI BR-INB-BUENA AU-MTWELD CN-BAYAN-OBO MM-KACHIN; do
+    grep -q "$m" "$NET/journal.txt" || { IDLE=$m; break; }
+done
+[ -n "$IDLE" ] || fail "seed 42 left no mine idle: pick another seed"
+printf '{"kind":"EXTRACT","site":{"country":"%s"},"outputs":[{"batch_id":"LATE-ORE","material":"monazite","mass_mg":1000,"elements":[{"element":"Nd","mass_mg":90}]}]}\n' "${IDLE%%-*}" \
+    | emit "$IDLE" --wait 60 >"$NET/late.out" 2>&1 || { cat "$NET/late.out"; fail "the late event"; }
 grep -q RECEIPT_STATUS_ACCEPTED "$NET/late.out" || { cat "$NET/late.out"; fail "the late event was not accepted"; }
 ls "$NET"/state/receipts/*.receipt >/dev/null || fail "emit --wait kept no receipt"
 stop_services
 
-# ---- the history as written (141 events, a registry version): verified, from the cluster and from an archive ----
+# ---- the history as written (N events, a registry version): verified, from the cluster and from an archive ----
 A=$MT_TMP/audit
 mkdir -p "$A"
 rc=0
 "$MT_BIN/mintrace" audit --json "$A/clean.json" --html "$A/clean.html" --write-checkpoint "$A/trusted.cp" \
     --receipts "$NET/state/receipts" >"$A/clean.txt" 2>"$A/clean.err" || rc=$?
 [ "$rc" = 0 ] || { cat "$A/clean.txt" "$A/clean.err"; fail "clean audit exited $rc"; }
-grep -q '^verified: 141 events, checkpoint root [0-9a-f]\{64\} at tree size 142$' "$A/clean.txt" \
+grep -q "^verified: $N events, checkpoint root [0-9a-f]\{64\} at tree size $((N + 1))\$" "$A/clean.txt" \
     || { cat "$A/clean.txt"; fail "no verified line"; }
 [ "$(jq -r '.verified, .totals.accepted, .totals.rejected, .totals.kept_receipts,
             .totals.checkpoints_verified == .totals.checkpoints, (.findings|length)' \
-    "$A/clean.json" | tr '\n' ' ')" = "true 141 0 1 true 0 " ] || fail "clean JSON report: $(head -c 800 "$A/clean.json")"
-LAST=141 # the last ledger index
+    "$A/clean.json" | tr '\n' ' ')" = "true $N 0 1 true 0 " ] || fail "clean JSON report: $(head -c 800 "$A/clean.json")"
+LAST=$N # the last ledger index (entry 0 is the registry)
 jq -e '[.materials[].material] | index("sintered-NdFeB-magnet") != null' "$A/clean.json" >/dev/null \
     || fail "no magnets in the JSON report's materials"
 { grep -q "<svg" "$A/clean.html" && grep -q VERIFIED "$A/clean.html"; } || fail "HTML report"
