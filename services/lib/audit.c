@@ -1051,6 +1051,15 @@ static void check_checkpoint(mt_audit *a, pending_cp *p, int past_end) {
             goto out;
         }
     }
+    if (past_end != 2 && cp->registry_version != mt_ledger_registry_version(a->l)) {
+        if (explained) a->explained++;
+        else
+            add_finding(a, "FORGED_CHECKPOINT", idx, &p->at, "registry_version",
+                        "the checkpoint at tree size %" PRIu64 " names registry version %" PRIu64
+                        "; the journal has version %" PRIu64 " in force there",
+                        cp->tree_size, cp->registry_version, mt_ledger_registry_version(a->l));
+        goto out;
+    }
     a->totals.checkpoints_verified++;
     if (!a->newest_cp || cp->tree_size >= a->newest_cp_size) {
         free(a->newest_cp);

@@ -236,7 +236,8 @@ mt_stage_result mt_aggregate_before_commit(void *opaque, mt_outbox *ob, int clos
     cp.root = (ProtobufCBinaryData){MT_HASH_LEN, root};
     if (c->ledger) cp.provenance_root = (ProtobufCBinaryData){MT_HASH_LEN, proot};
     cp.time_ms = now;
-    cp.registry_version = mt_registry_version(c->reg);
+    /* the version journaled at this size (what an auditor's replay has in force), not the file's */
+    cp.registry_version = c->ledger ? mt_ledger_registry_version(c->ledger) : mt_registry_version(c->reg);
     mt_journal_key(size, key);
     if (seal_to(c, ob, c->t_checkpoints, key, sizeof(key), &cp.base, MT_PAYLOAD_CHECKPOINT)) return MT_STAGE_FATAL;
     c->cp_size = size;

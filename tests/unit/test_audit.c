@@ -145,7 +145,7 @@ static void checkpoint(agg *g) {
     cp.root = (ProtobufCBinaryData){32, root};
     cp.provenance_root = (ProtobufCBinaryData){32, proot};
     cp.time_ms = T0 + 100000;
-    cp.registry_version = 1;
+    cp.registry_version = mt_ledger_registry_version(g->l);
     seal(g, &cp.base, MT_PAYLOAD_CHECKPOINT, &g->h->checkpoints);
     g->cp_size = cp.tree_size;
 }
@@ -504,6 +504,32 @@ static void test_forged_checkpoint(void **state) {
     size_t plen, elen;
     uint8_t *p = mt_message_pack(&cp->base, &plen), *e2;
     assert_int_equal(mt_envelope_seal(&fx->w->stranger, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR,
+                                      MT_PAYLOAD_CHECKPOINT, p, plen, &e2, &elen),
+                     0);
+    free(m->b);
+    *m = (msg){e2, elen};
+    free(p);
+    mintrace__v1__checkpoint__free_unpacked(cp, NULL);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+    mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
+    expect_first(a, "FORGED_CHECKPOINT", (int64_t)size - 1);
+    mt_audit_free(a);
+    history_free(&h);
+}
+
+/* A checkpoint the aggregator signed that names another registry version than the journal has
+ * in force at its size: FORGED_CHECKPOINT (a verifier trusting it would judge keys wrongly). */
+static void test_checkpoint_wrong_registry_version(void **state) {
+    fixture *fx = *state;
+    history h = history_copy(&fx->h);
+    msg *m = &h.checkpoints.v[1];
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, m->len, m->b);
+    Mintrace__V1__Checkpoint *cp = mintrace__v1__checkpoint__unpack(NULL, env->payload.len, env->payload.data);
+    uint64_t size = cp->tree_size;
+    cp->registry_version += 1;
+    size_t plen, elen;
+    uint8_t *p = mt_message_pack(&cp->base, &plen), *e2;
+    assert_int_equal(mt_envelope_seal(&fx->w->aggregator, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR,
                                       MT_PAYLOAD_CHECKPOINT, p, plen, &e2, &elen),
                      0);
     free(m->b);
@@ -973,6 +999,7 @@ int main(void) {
         cmocka_unit_test(test_swapped),
         cmocka_unit_test(test_duplicated),
         cmocka_unit_test(test_forged_checkpoint),
+        cmocka_unit_test(test_checkpoint_wrong_registry_version),
         cmocka_unit_test(test_rolled_back_checkpoint),
         cmocka_unit_test(test_forged_provenance),
         cmocka_unit_test(test_stale_provenance),
