@@ -51,3 +51,11 @@ if ! grep -q 'registry  version 2 of reg-e2e' "$NET/journal.txt" ||
     echo "FAIL: journal:"; cat "$NET/journal.txt"; exit 1
 fi
 echo "ok: registry version 2 revoked the old key everywhere and the new key's event was accepted"
+# the auditor judges each event with the version in force at its place in the journal: the
+# rotation audits clean, and the newest checkpoint names version 2
+"$MT_BIN/mintrace" audit --json "$NET/audit.json" >"$NET/audit.txt" 2>&1 || { echo "FAIL: audit:"; cat "$NET/audit.txt"; exit 1; }
+grep -q '^verified: 2 events, checkpoint root [0-9a-f]\{64\} at tree size 5$' "$NET/audit.txt" \
+    || { echo "FAIL: audit:"; cat "$NET/audit.txt"; exit 1; }
+"$MT_BIN/mintrace" inspect checkpoints -e | tail -1 | grep -q '"registry_version":2[,}]' \
+    || { echo "FAIL: the newest checkpoint does not name registry version 2"; "$MT_BIN/mintrace" inspect checkpoints -e | tail -1; exit 1; }
+echo "ok: the rotation audits clean; the newest checkpoint names registry version 2"
