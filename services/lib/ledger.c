@@ -1630,6 +1630,10 @@ const mt_prov *mt_ledger_provenance(const mt_ledger *l, const char *batch_id) {
     return get_prov(l, batch_id);
 }
 
+const mt_prov *mt_ledger_exited(const mt_ledger *l, const char *batch_id) {
+    return get_exited(l, batch_id);
+}
+
 Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, const char *batch_id) {
     const batch *b = get_batch(l, batch_id);
     const mt_prov *p = get_prov(l, batch_id);
