@@ -311,7 +311,7 @@ static const mt_prov *get_claim(const mt_ledger *l, const char *id) {
 }
 
 /* The exited stock of batch id: the cells its standing EXITs took, less what standing RECYCLEs
- * returned (rule 14 of docs/ledger.md); NULL when no standing EXIT took anything from it. */
+ * returned (rule 13a of docs/ledger.md); NULL when no standing EXIT took anything from it. */
 static const mt_prov *get_exited(const mt_ledger *l, const char *id) {
     return mt_map_get(l->exited, id, strlen(id));
 }
@@ -415,7 +415,7 @@ static outcome check_elements(const mt_ledger *l, const Mintrace__V1__BatchEvent
     return DECIDE_ACCEPT;
 }
 
-/* Rule 14 (docs/ledger.md): a RECYCLE may return end-of-life material of any EXITed batch, at
+/* Rule 13a (docs/ledger.md): a RECYCLE may return end-of-life material of any EXITed batch, at
  * most what its EXITs took out and nothing returned yet, dated after its latest EXIT. Whoever
  * EXITed it: the products went to end users, and any recycler may collect them. */
 static outcome judge_returns(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, judged *j) {
@@ -584,7 +584,7 @@ typedef struct effects {
     size_t n_cleft, n_cout, n_ctaken;
     mt_prov **cleft, **cout, **ctaken;
     mt_massbal_result mb; /* the account after the event, and what it earned and allocated */
-    /* returns (rule 14): the exited stocks this event changes (EXIT: its inputs'; RECYCLE: its
+    /* returns (rule 13a): the exited stocks this event changes (EXIT: its inputs'; RECYCLE: its
      * returns'; CORRECTION: the voided event's); a NULL stock is removed: nothing EXITed stands */
     size_t n_stock;
     char (*stock_id)[ID_MAX];
@@ -695,7 +695,7 @@ static int stocks_alloc(effects *fx, size_t n) {
     return 0;
 }
 
-/* Rule 14: the exited stocks an event changes. EXIT adds what it took; a CORRECTION of an EXIT
+/* Rule 13a: the exited stocks an event changes. EXIT adds what it took; a CORRECTION of an EXIT
  * takes it back out (judge() saw that none of it came back); a CORRECTION of a RECYCLE gives
  * what its returns took back to the stocks. (A RECYCLE's own returns: mt_prov_apply().) */
 static int compute_stocks(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, effects *fx, char *err,
@@ -798,7 +798,7 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
         in[i].recycle = b && b->recycler_own && strcmp(b->holder, ev->facility_id) == 0 ? MT_PROV_RECYCLE_KEEP
                                                                                          : MT_PROV_RECYCLE_PRE;
     }
-    for (size_t r = 0; r < nr; r++) { /* material back after an EXIT: post-consumer (rule 14) */
+    for (size_t r = 0; r < nr; r++) { /* material back after an EXIT: post-consumer (rule 13a) */
         in[ni + r].batch = get_exited(l, ev->recycle->returns[r]->batch_id);
         in[ni + r].recycle = MT_PROV_RECYCLE_POST;
     }
@@ -932,7 +932,7 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
         }
         if (kind == K(EXIT) && ev->time_ms > b->exited_time_ms) b->exited_time_ms = ev->time_ms;
     }
-    for (size_t r = 0; r < n_returns(ev); r++) { /* rule 14: returned from the exited stock */
+    for (size_t r = 0; r < n_returns(ev); r++) { /* rule 13a: returned from the exited stock */
         const Mintrace__V1__ReturnedInput *ri = ev->recycle->returns[r];
         batch *b = writable(l, l->batches, ri->batch_id, strlen(ri->batch_id));
         if (!b) return;
@@ -1071,7 +1071,7 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
         if (tk) put(l, l->ctakes, a->event_id, MT_HASH_LEN, tk);
         else if (fx->n_ctaken) l->oom = 1;
     }
-    /* rule 14: the exited stocks, in the same undo log */
+    /* rule 13a: the exited stocks, in the same undo log */
     for (size_t k = 0; k < fx->n_stock && !l->oom; k++) {
         const char *id = fx->stock_id[k];
         if (fx->stock[k])

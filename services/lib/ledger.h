@@ -126,7 +126,7 @@ void mt_ledger_inventory(const mt_ledger *l, const char *facility_id, void (*fn)
  * change to the ledger. */
 const mt_prov *mt_ledger_provenance(const mt_ledger *l, const char *batch_id);
 
-/* The exited stock of batch_id (docs/ledger.md rule 14): the cells its standing EXITs took out
+/* The exited stock of batch_id (docs/ledger.md rule 13a): the cells its standing EXITs took out
  * of the system, less what standing RECYCLEs returned (mass_mg: what may still come back); NULL
  * when no standing EXIT took anything from it. Valid until the next change to the ledger. */
 const mt_prov *mt_ledger_exited(const mt_ledger *l, const char *batch_id);

@@ -897,7 +897,7 @@ static int step(mt_sim *s, loop *L, loop *prev, int chain, int k) {
 
 /* The magnets of a loop come back years later: the recycler collects end-of-life motors, takes
  * out the magnets and recovers their rare earths, which go into new magnets. The RECYCLE names
- * the EXITed lot as a return (RecycleDetail.returns, ledger rule 14): the recovered oxide is
+ * the EXITed lot as a return (RecycleDetail.returns, ledger rule 13a): the recovered oxide is
  * post-consumer and keeps the lot's mines' countries. */
 static int back(mt_sim *s, loop *L, int chain, int k) {
     char b[96], b2[96];

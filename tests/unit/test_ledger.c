@@ -2898,7 +2898,7 @@ static void test_massbal_replay_identical(void **state)
     mt_ledger_free(l2);
 }
 
-/* ---- returns: EXITed material back as end-of-life scrap (docs/accounting.md D2, ledger rule 14) ---- */
+/* ---- returns: EXITed material back as end-of-life scrap (docs/accounting.md D2, ledger rule 13a) ---- */
 
 #define T_RETURN (T_EVENT + 10 * 365 * 86400000LL) /* ten years later */
 
