@@ -2980,6 +2980,13 @@ static void test_return_exceeds_exit_rejected(void **state)
     lt_exited_lot(t);
     REJECT(t, lt_return(t, "MAG-LOT", 2501, "REC-X", 500), RETURN_EXCEEDS_EXIT);
     lt_rewind(&t->c_recycler, NULL);
+    /* back before it left */
+    REJECT(t, lt_next(t, &t->c_recycler, NULL,
+                      "{'kind':'RECYCLE','time_ms':%lld,'recycle':{'feedstock':'TRACKED','returns':[{'batch_id':"
+                      "'MAG-LOT','mass_mg':10}]},'outputs':[{'batch_id':'REC-X','material':'m','mass_mg':1}]}",
+                      (long long)T_EVENT - 1000),
+           TIME_BEFORE_INPUTS);
+    lt_rewind(&t->c_recycler, NULL);
     /* 2,000 mg of the lot hold Nd 600: 603 is within the 5,000 ppm tolerance, 604 is not */
     REJECT(t, lt_return(t, "MAG-LOT", 2000, "REC-X", 604), ELEMENT_NOT_CONSERVED);
     lt_rewind(&t->c_recycler, NULL);
@@ -3087,6 +3094,44 @@ static void test_return_replay_identical(void **state)
     assert_int_equal(PSUM(mt_ledger_provenance(t->l, "REC-A"), "Nd", -1, NULL, NULL) +
                          PSUM(mt_ledger_provenance(t->l, "REC-B"), "Nd", -1, NULL, NULL),
                      650);
+}
+
+/* Shape (mt_event_check_shape, what validate refuses before the ledger): each return names a
+ * plain batch id, a mass > 0, and no batch twice. */
+static void test_return_shape(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *returns, *field; /* field NULL: well formed */
+    } cases[] = {
+        {"[{'batch_id':'MAG-1','mass_mg':5}]", NULL},
+        {"[{'batch_id':'MAG-1','mass_mg':5},{'batch_id':'MAG-2','mass_mg':1}]", NULL},
+        {"[{'mass_mg':5}]", "recycle.returns[0].batch_id"},
+        {"[{'batch_id':'MAG 1','mass_mg':5}]", "recycle.returns[0].batch_id"},
+        {"[{'batch_id':'MAG-1','mass_mg':5},{'batch_id':'MAG-2'}]", "recycle.returns[1].mass_mg"},
+        {"[{'batch_id':'MAG-1','mass_mg':5},{'batch_id':'MAG-1','mass_mg':1}]", "listed twice"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char json[1024], err[256] = "";
+        snprintf(json, sizeof(json),
+                 "{'network_id':'n','facility_id':'R','seq':1,'time_ms':1,'site':{'country':'IN'},'kind':'RECYCLE',"
+                 "'recycle':{'feedstock':'TRACKED','returns':%s},'outputs':[{'batch_id':'B','material':'m','mass_mg':"
+                 "10}]}",
+                 cases[i].returns);
+        for (char *p = json; *p; p++)
+            if (*p == '\'') *p = '"';
+        Mintrace__V1__BatchEvent *ev = (Mintrace__V1__BatchEvent *)mt_json_text_to_message(
+            &mintrace__v1__batch_event__descriptor, json, strlen(json), err, sizeof(err));
+        if (!ev) fail_msg("case %zu: JSON refused: %s", i, err);
+        mt_verdict v;
+        memset(&v, 0, sizeof(v));
+        mt_reason got = mt_event_check_shape(ev, &v);
+        protobuf_c_message_free_unpacked(&ev->base, NULL);
+        if (!cases[i].field && got) fail_msg("case %zu: refused: %s", i, v.detail);
+        if (cases[i].field && (got != REASON(MALFORMED_EVENT) || !strstr(v.detail, cases[i].field)))
+            fail_msg("case %zu: %s '%s', expected MALFORMED_EVENT naming %s", i, mt_reason_name(got), v.detail,
+                     cases[i].field);
+    }
 }
 
 int main(void)
@@ -3217,6 +3262,7 @@ int main(void)
         T(test_return_two_parts_exact),
         T(test_return_abort_and_correction),
         T(test_return_replay_identical),
+        T(test_return_shape),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
