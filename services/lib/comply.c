@@ -227,6 +227,13 @@ int mt_comply_docs_event(mt_comply_docs *d, const Mintrace__V1__BatchEvent *ev, 
                 const doc_batch *in = doc_get(d, ev->inputs[i]->batch_id);
                 if (in && in->lack[r] > lack) lack = in->lack[r];
             }
+            /* returned EXITed material is lineage too (docs/accounting.md D2) */
+            for (size_t i = 0; ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE && !lacking &&
+                               i < ev->recycle->n_returns;
+                 i++) {
+                const doc_batch *in = doc_get(d, ev->recycle->returns[i]->batch_id);
+                if (in && in->lack[r] > lack) lack = in->lack[r];
+            }
             for (size_t o = 0; o < ev->n_outputs; o++) {
                 const Mintrace__V1__BatchOutput *out = ev->outputs[o];
                 doc_batch *b = doc_put(d, out->batch_id, out->material);

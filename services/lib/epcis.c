@@ -343,6 +343,16 @@ static int extension(json_t *o, const rec *r) {
                       element_list(ev->recycle->untracked_feedstock, ev->recycle->n_untracked_feedstock),
                       NS "evidence", document_list(ev->recycle->evidence, ev->recycle->n_evidence)),
             &bad);
+        if (ev->recycle->n_returns) { /* EXITed batches back as end-of-life scrap (docs/accounting.md D2) */
+            json_t *a = json_array(), *recy = json_object_get(o, NS "recycle");
+            if (!a || !recy) bad = 1;
+            for (size_t i = 0; a && i < ev->recycle->n_returns; i++)
+                if (json_array_append_new(a, json_pack("{s:s, s:o}", NS "batch", ev->recycle->returns[i]->batch_id,
+                                                       NS "massMg", mg_json(ev->recycle->returns[i]->mass_mg))))
+                    bad = 1;
+            if (recy) set(recy, NS "returns", a, &bad);
+            else json_decref(a);
+        }
         break;
     case MINTRACE__V1__BATCH_EVENT__DETAIL_TRANSFER:
         set_text(o, NS "carrier", ev->transfer->carrier, &bad);
@@ -382,6 +392,10 @@ static json_t *input_quantities(const Mintrace__V1__BatchEvent *ev, const char *
     int bad = !a;
     for (size_t i = 0; a && i < ev->n_inputs; i++)
         if (json_array_append_new(a, quantity(net, "batch", ev->inputs[i]->batch_id, ev->inputs[i]->mass_mg))) bad = 1;
+    for (size_t i = 0; a && ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE && i < ev->recycle->n_returns; i++)
+        if (json_array_append_new(a, quantity(net, "batch", ev->recycle->returns[i]->batch_id,
+                                              ev->recycle->returns[i]->mass_mg)))
+            bad = 1;
     for (size_t i = 0; a && untracked_too && i < ev->n_untracked_inputs; i++)
         if (json_array_append_new(a, quantity(net, "untracked", ev->untracked_inputs[i]->material,
                                               ev->untracked_inputs[i]->mass_mg)))

@@ -195,6 +195,16 @@ mt_reason mt_event_check_shape(const Mintrace__V1__BatchEvent *ev, mt_verdict *v
     if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE &&
         ev->recycle->feedstock == MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_UNSPECIFIED)
         return mt_verdict_reject(v, MALFORMED, "recycle.feedstock: missing");
+    if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE) /* returned EXITed material */
+        for (size_t i = 0; i < ev->recycle->n_returns; i++) {
+            const Mintrace__V1__ReturnedInput *r = ev->recycle->returns[i];
+            if (!id_ok(r->batch_id))
+                return mt_verdict_reject(v, MALFORMED, "recycle.returns[%zu].batch_id: missing or not a plain id", i);
+            if (r->mass_mg == 0) return mt_verdict_reject(v, MALFORMED, "recycle.returns[%zu].mass_mg: must be > 0", i);
+            for (size_t k = 0; k < i; k++)
+                if (strcmp(ev->recycle->returns[k]->batch_id, r->batch_id) == 0)
+                    return mt_verdict_reject(v, MALFORMED, "recycle.returns: batch %s is listed twice", r->batch_id);
+        }
     if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_BALANCE) {
         if (ev->balance->period_start_ms < 0)
             return mt_verdict_reject(v, MALFORMED, "balance.period_start_ms: negative");

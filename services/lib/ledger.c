@@ -40,6 +40,8 @@ typedef struct batch {
     int voided;
     int recycler_own; /* an output of a RECYCLE (or a SPLIT/MERGE of such) still in its maker's custody */
     int holder_role;  /* registry role of the holder (of the destination while in transit) */
+    int64_t exited_time_ms; /* the time of its latest EXIT (0: never EXITed) */
+    uint64_t returned_mg;   /* mass of its exited stock that standing RECYCLEs returned */
     uint64_t prov_index;                   /* the ledger index its provenance last changed at */
     unsigned char prov_commit[MT_HASH_LEN]; /* mt_prov_record_commit() of its record at prov_index */
     int n_el;
@@ -66,8 +68,8 @@ typedef struct evrec { /* every decided event, by event id */
     char facility[ID_MAX], key_id[MT_KEY_ID_LEN + 1], dest[ID_MAX];
     uint64_t seq;
     int64_t time_ms;
-    int n_in, n_out;
-    take t[]; /* n_in inputs taken, then n_out outputs created */
+    int n_in, n_out, n_ret;
+    take t[]; /* n_in inputs taken, then n_out outputs created, then (RECYCLE) n_ret returns */
 } evrec;
 
 typedef struct chain {
@@ -101,6 +103,7 @@ struct mt_ledger {
     mt_map *batches, *events, *chains, *parked;
     mt_map *prov;  /* batch id -> mt_prov: what it holds now, cell by cell */
     mt_map *takes; /* event id -> takes, while the event can still be corrected */
+    mt_map *exited; /* batch id -> mt_prov: what EXITs took out of it and no RECYCLE returned yet */
     /* mass balance (massbal.h), in the same undo log */
     mt_map *claims;   /* batch id -> mt_prov: its recycled claim, for batches under mass balance */
     mt_map *ctakes;   /* event id -> takes of the claims, while the event can still be corrected */
@@ -229,12 +232,13 @@ mt_ledger *mt_ledger_new(const mt_ledger_conf *conf) {
     l->parked = mt_map_new();
     l->prov = mt_map_new();
     l->takes = mt_map_new();
+    l->exited = mt_map_new();
     l->claims = mt_map_new();
     l->ctakes = mt_map_new();
     l->accounts = mt_map_new();
     l->memos = mt_map_new();
-    if (!l->batches || !l->events || !l->chains || !l->parked || !l->prov || !l->takes || !l->claims || !l->ctakes ||
-        !l->accounts || !l->memos) {
+    if (!l->batches || !l->events || !l->chains || !l->parked || !l->prov || !l->takes || !l->exited || !l->claims ||
+        !l->ctakes || !l->accounts || !l->memos) {
         mt_ledger_free(l);
         return NULL;
     }
@@ -251,6 +255,7 @@ void mt_ledger_free(mt_ledger *l) {
     mt_map_free(l->parked, free);
     mt_map_free(l->prov, free);
     mt_map_free(l->takes, free);
+    mt_map_free(l->exited, free);
     mt_map_free(l->claims, free);
     mt_map_free(l->ctakes, free);
     mt_map_free(l->accounts, free);
@@ -303,6 +308,19 @@ static const mt_prov *get_prov(const mt_ledger *l, const char *id) {
 
 static const mt_prov *get_claim(const mt_ledger *l, const char *id) {
     return mt_map_get(l->claims, id, strlen(id));
+}
+
+/* The exited stock of batch id: the cells its standing EXITs took, less what standing RECYCLEs
+ * returned (rule 13a of docs/ledger.md); NULL when no standing EXIT took anything from it. */
+static const mt_prov *get_exited(const mt_ledger *l, const char *id) {
+    return mt_map_get(l->exited, id, strlen(id));
+}
+
+/* The returns of a RECYCLE (RecycleDetail.returns), or none. */
+static size_t n_returns(const Mintrace__V1__BatchEvent *ev) {
+    return ev->kind == K(RECYCLE) && ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE
+               ? ev->recycle->n_returns
+               : 0;
 }
 
 /* Element sym in `mass` milligrams of batch id: the share a take of that mass gets of what the
@@ -377,6 +395,11 @@ static outcome check_elements(const mt_ledger *l, const Mintrace__V1__BatchEvent
             for (size_t p = 0; p < ev->n_outputs; p++) out += sum_el(ev->outputs[p]->elements, ev->outputs[p]->n_elements, sym);
             for (size_t i = 0; i < ev->n_inputs; i++)
                 in += element_in(l, ev->inputs[i]->batch_id, sym, ev->inputs[i]->mass_mg);
+            for (size_t r = 0; r < n_returns(ev); r++) { /* returned EXITed material counts as input */
+                const mt_prov *st = get_exited(l, ev->recycle->returns[r]->batch_id);
+                uint64_t m = ev->recycle->returns[r]->mass_mg;
+                if (st && m <= st->mass_mg) in += mt_prov_share(mt_prov_sum(st, sym, -1, NULL, NULL), m, st->mass_mg);
+            }
             for (size_t u = 0; u < ev->n_untracked_inputs; u++)
                 in += sum_el(ev->untracked_inputs[u]->elements, ev->untracked_inputs[u]->n_elements, sym);
             /* untracked feedstock enters only a RECYCLE of untracked feedstock */
@@ -389,6 +412,25 @@ static outcome check_elements(const mt_ledger *l, const Mintrace__V1__BatchEvent
                               "%s: outputs hold %" PRIu64 " mg, inputs %" PRIu64 " mg (+%u ppm tolerance)", sym,
                               saturate(out), saturate(in), l->conf.tolerance_ppm);
         }
+    return DECIDE_ACCEPT;
+}
+
+/* Rule 13a (docs/ledger.md): a RECYCLE may return end-of-life material of any EXITed batch, at
+ * most what its EXITs took out and nothing returned yet, dated after its latest EXIT. Whoever
+ * EXITed it: the products went to end users, and any recycler may collect them. */
+static outcome judge_returns(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, judged *j) {
+    for (size_t r = 0; r < n_returns(ev); r++) {
+        const Mintrace__V1__ReturnedInput *ri = ev->recycle->returns[r];
+        const mt_prov *st = get_exited(l, ri->batch_id);
+        const batch *b = get_batch(l, ri->batch_id);
+        if (!st || !b) return reject(j, R(NOT_EXITED), "batch %s was never EXITed", ri->batch_id);
+        if (ri->mass_mg > st->mass_mg)
+            return reject(j, R(RETURN_EXCEEDS_EXIT), "%" PRIu64 " mg of %s returned, %" PRIu64 " mg of it can come back",
+                          ri->mass_mg, ri->batch_id, st->mass_mg);
+        if (ev->time_ms < b->exited_time_ms)
+            return reject(j, R(TIME_BEFORE_INPUTS), "batch %s was EXITed at %" PRId64 ", after this return", ri->batch_id,
+                          b->exited_time_ms);
+    }
     return DECIDE_ACCEPT;
 }
 
@@ -473,8 +515,9 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
         }
     }
     if (kind == K(RECYCLE) && ev->recycle->feedstock == MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED &&
-        ev->n_inputs == 0)
-        return reject(j, R(MALFORMED_EVENT), "RECYCLE of tracked scrap names its input batches");
+        ev->n_inputs == 0 && ev->recycle->n_returns == 0)
+        return reject(j, R(MALFORMED_EVENT), "RECYCLE of tracked scrap names its input batches or returns");
+    if (kind == K(RECYCLE) && judge_returns(l, ev, j) == DECIDE_REJECT) return DECIDE_REJECT;
     if (kind == K(RECYCLE) && ev->recycle->feedstock != MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED &&
         ev->recycle->untracked_feedstock_mass_mg == 0)
         return reject(j, R(MALFORMED_EVENT), "RECYCLE of untracked feedstock states its mass");
@@ -513,6 +556,12 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
             return reject(j, R(INVALID_CORRECTION), "a %s cannot be voided",
                           mt_enum_name(&mintrace__v1__event_kind__descriptor, x->kind));
         if (x->received) return reject(j, R(INVALID_CORRECTION), "that transfer was received already");
+        for (int k = 0; x->kind == K(EXIT) && k < x->n_in; k++) {
+            const batch *b = get_batch(l, x->t[k].batch);
+            if (b && b->returned_mg)
+                return reject(j, R(INVALID_CORRECTION), "material EXITed from %s came back already (%" PRIu64 " mg)",
+                              b->id, b->returned_mg);
+        }
         for (int k = x->n_in; k < x->n_in + x->n_out; k++) {
             const batch *b = get_batch(l, x->t[k].batch);
             if (!b || b->touched || b->mass_mg != b->created_mass_mg)
@@ -535,6 +584,11 @@ typedef struct effects {
     size_t n_cleft, n_cout, n_ctaken;
     mt_prov **cleft, **cout, **ctaken;
     mt_massbal_result mb; /* the account after the event, and what it earned and allocated */
+    /* returns (rule 13a): the exited stocks this event changes (EXIT: its inputs'; RECYCLE: its
+     * returns'; CORRECTION: the voided event's); a NULL stock is removed: nothing EXITed stands */
+    size_t n_stock;
+    char (*stock_id)[ID_MAX];
+    mt_prov **stock;
 } effects;
 
 static void free_provs(mt_prov **v, size_t n) {
@@ -550,6 +604,8 @@ static void effects_free(effects *fx) {
     free_provs(fx->cout, fx->n_cout);
     free_provs(fx->ctaken, fx->n_ctaken);
     mt_massbal_result_release(&fx->mb);
+    free_provs(fx->stock, fx->n_stock);
+    free(fx->stock_id);
     memset(fx, 0, sizeof(*fx));
 }
 
@@ -595,11 +651,16 @@ static int compute_claims(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev
         const mt_prov *c = get_claim(l, ev->inputs[i]->batch_id);
         if (c) in[i].batch = c;
     }
-    fx->cleft = calloc(ni + 1, sizeof(mt_prov *));
+    size_t nr = n_returns(ev); /* in[] holds them too: their claim is their exited stock */
+    fx->cleft = calloc(ni + nr + 1, sizeof(mt_prov *));
     fx->cout = calloc(no + 1, sizeof(mt_prov *));
     fx->ctaken = calloc(ni + 1, sizeof(mt_prov *));
     if (!fx->cleft || !fx->cout || !fx->ctaken) return -2;
     if (mt_prov_apply(ev, in, fx->cleft, fx->cout, err, errsize)) return oom_text(err) ? -2 : -1;
+    for (size_t r = ni; r < ni + nr; r++) { /* exited stocks have no claim */
+        mt_prov_free(fx->cleft[r]);
+        fx->cleft[r] = NULL;
+    }
     fx->n_cleft = ni;
     fx->n_cout = no;
     for (size_t i = 0; i < ni; i++)
@@ -612,6 +673,66 @@ static int compute_claims(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev
             if (mt_prov_take(in[i].batch, ev->inputs[i]->mass_mg, &fx->ctaken[i], NULL, err, errsize))
                 return oom_text(err) ? -2 : -1;
             fx->n_ctaken++;
+        }
+    }
+    return 0;
+}
+
+/* Block k of an event's takes, or NULL. */
+static const mt_prov *take_part(const takes *tk, size_t k) {
+    if (!tk || k >= tk->n) return NULL;
+    const unsigned char *blk = tk->blocks;
+    for (size_t i = 0; i < k; i++) blk += ((const mt_prov *)blk)->size;
+    return (const mt_prov *)blk;
+}
+
+/* Room for n exited stocks in fx. Returns 0, or -2 when out of memory. */
+static int stocks_alloc(effects *fx, size_t n) {
+    fx->stock = calloc(n + 1, sizeof(*fx->stock));
+    fx->stock_id = calloc(n + 1, sizeof(*fx->stock_id));
+    if (!fx->stock || !fx->stock_id) return -2;
+    fx->n_stock = n;
+    return 0;
+}
+
+/* Rule 13a: the exited stocks an event changes. EXIT adds what it took; a CORRECTION of an EXIT
+ * takes it back out (judge() saw that none of it came back); a CORRECTION of a RECYCLE gives
+ * what its returns took back to the stocks. (A RECYCLE's own returns: mt_prov_apply().) */
+static int compute_stocks(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, effects *fx, char *err,
+                          size_t errsize) {
+    const evrec *x = ev->kind == K(CORRECTION) ? get_event(l, ev->correction->corrected_event_id.data) : NULL;
+    const takes *tk = x ? mt_map_get(l->takes, ev->correction->corrected_event_id.data, MT_HASH_LEN) : NULL;
+    if (ev->kind == K(EXIT) || (x && x->kind == K(EXIT))) {
+        if (stocks_alloc(fx, x ? (size_t)x->n_in : ev->n_inputs)) return -2;
+        for (size_t k = 0; k < fx->n_stock; k++) {
+            const char *id = x ? x->t[k].batch : ev->inputs[k]->batch_id;
+            const mt_prov *part = x ? take_part(tk, k) : fx->taken[k], *cur = get_exited(l, id);
+            snprintf(fx->stock_id[k], ID_MAX, "%s", id);
+            if (!part) {
+                snprintf(err, errsize, "provenance: what the EXIT took from %s is not known", id);
+                return -1;
+            }
+            fx->stock[k] = cur ? mt_prov_clone(cur) : mt_prov_new(0);
+            if (!fx->stock[k]) return -2;
+            if (x ? mt_prov_sub(&fx->stock[k], part, err, errsize) : mt_prov_add(&fx->stock[k], part, err, errsize))
+                return oom_text(err) ? -2 : -1;
+            if (x && fx->stock[k]->mass_mg == 0) { /* nothing EXITed stands: it was never EXITed */
+                mt_prov_free(fx->stock[k]);
+                fx->stock[k] = NULL;
+            }
+        }
+    } else if (x && x->kind == K(RECYCLE) && x->n_ret) {
+        if (stocks_alloc(fx, (size_t)x->n_ret)) return -2;
+        for (size_t r = 0; r < fx->n_stock; r++) {
+            const char *id = x->t[x->n_in + x->n_out + r].batch;
+            const mt_prov *part = take_part(tk, (size_t)x->n_in + r), *cur = get_exited(l, id);
+            snprintf(fx->stock_id[r], ID_MAX, "%s", id);
+            if (!part || !cur) {
+                snprintf(err, errsize, "provenance: what the RECYCLE returned of %s is not known", id);
+                return -1;
+            }
+            if (!(fx->stock[r] = mt_prov_clone(cur))) return -2;
+            if (mt_prov_add(&fx->stock[r], part, err, errsize)) return oom_text(err) ? -2 : -1;
         }
     }
     return 0;
@@ -654,15 +775,16 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
             fx->n_out++;
         }
         int crc = correction_claims(l, x, ev->correction->corrected_event_id.data, fx, err, errsize);
+        if (crc == 0) crc = compute_stocks(l, ev, fx, err, errsize);
         if (crc == -2) goto oom;
         if (crc) effects_free(fx);
         return crc;
     }
-    size_t ni = ev->n_inputs, no = ev->n_outputs;
-    mt_prov_input *in = calloc(ni + 1, sizeof(*in));
-    fx->left = calloc(ni + 1, sizeof(mt_prov *));
+    size_t ni = ev->n_inputs, no = ev->n_outputs, nr = n_returns(ev);
+    mt_prov_input *in = calloc(ni + nr + 1, sizeof(*in));
+    fx->left = calloc(ni + nr + 1, sizeof(mt_prov *));
     fx->out = calloc(no + 1, sizeof(mt_prov *));
-    fx->taken = calloc(ni + 1, sizeof(mt_prov *));
+    fx->taken = calloc(ni + nr + 1, sizeof(mt_prov *));
     if (!in || !fx->left || !fx->out || !fx->taken) {
         free(in);
         goto oom;
@@ -672,9 +794,13 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
         in[i].batch = get_prov(l, ev->inputs[i]->batch_id);
         /* docs/accounting.md D1/D2: the recycler's own in-process material keeps its class;
          * tracked scrap that never left the system is pre-consumer. Material back after an
-         * EXIT (post-consumer) has no path into the ledger yet. */
+         * EXIT is not an input: it is a return (below), post-consumer. */
         in[i].recycle = b && b->recycler_own && strcmp(b->holder, ev->facility_id) == 0 ? MT_PROV_RECYCLE_KEEP
                                                                                          : MT_PROV_RECYCLE_PRE;
+    }
+    for (size_t r = 0; r < nr; r++) { /* material back after an EXIT: post-consumer (rule 13a) */
+        in[ni + r].batch = get_exited(l, ev->recycle->returns[r]->batch_id);
+        in[ni + r].recycle = MT_PROV_RECYCLE_POST;
     }
     int rc = mt_prov_apply(ev, in, fx->left, fx->out, err, errsize);
     if (rc) {
@@ -685,6 +811,16 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
     }
     fx->n_left = ni;
     fx->n_out = no;
+    if (nr && stocks_alloc(fx, nr)) {
+        for (size_t r = 0; r < nr; r++) mt_prov_free(fx->left[ni + r]);
+        free(in);
+        goto oom;
+    }
+    for (size_t r = 0; r < nr; r++) { /* the returns' stocks after the event */
+        snprintf(fx->stock_id[r], ID_MAX, "%s", ev->recycle->returns[r]->batch_id);
+        fx->stock[r] = fx->left[ni + r];
+        fx->left[ni + r] = NULL;
+    }
     if (kind == K(PROCESS) || kind == K(MANUFACTURE) || kind == K(RECYCLE) || kind == K(SPLIT) || kind == K(MERGE) ||
         kind == K(LOSS) || kind == K(EXIT)) {
         for (size_t i = 0; i < ni; i++) {
@@ -695,6 +831,25 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
                 return rc;
             }
             fx->n_taken++;
+        }
+        for (size_t r = 0; r < nr; r++) { /* what each return took, for a CORRECTION */
+            if (mt_prov_take(in[ni + r].batch, ev->recycle->returns[r]->mass_mg, &fx->taken[ni + r], NULL, err,
+                             errsize)) {
+                free(in);
+                rc = oom_text(err) ? -2 : -1;
+                effects_free(fx);
+                return rc;
+            }
+            fx->n_taken++;
+        }
+    }
+    if (kind == K(EXIT)) {
+        rc = compute_stocks(l, ev, fx, err, errsize);
+        if (rc) {
+            free(in);
+            if (rc == -2) goto oom;
+            effects_free(fx);
+            return rc;
         }
     }
     rc = compute_claims(l, ev, mb, in, fx, err, errsize);
@@ -775,6 +930,13 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
         } else {
             b->mass_mg -= ev->inputs[i]->mass_mg;
         }
+        if (kind == K(EXIT) && ev->time_ms > b->exited_time_ms) b->exited_time_ms = ev->time_ms;
+    }
+    for (size_t r = 0; r < n_returns(ev); r++) { /* rule 13a: returned from the exited stock */
+        const Mintrace__V1__ReturnedInput *ri = ev->recycle->returns[r];
+        batch *b = writable(l, l->batches, ri->batch_id, strlen(ri->batch_id));
+        if (!b) return;
+        b->returned_mg += ri->mass_mg;
     }
     if (t) {
         evrec *tw = writable(l, l->events, ev->receive->transfer_event_id.data, MT_HASH_LEN);
@@ -828,6 +990,11 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
             b->voided = 1;
             b->mass_mg = 0;
         }
+        for (int k = x->n_in + x->n_out; k < x->n_in + x->n_out + x->n_ret; k++) { /* returnable again */
+            batch *b = writable(l, l->batches, x->t[k].batch, strlen(x->t[k].batch));
+            if (!b) return;
+            b->returned_mg -= x->t[k].mass_mg;
+        }
     }
 
     chain *c = calloc(1, sizeof(*c));
@@ -840,7 +1007,7 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
     memcpy(c->head_id, a->event_id, MT_HASH_LEN);
     put(l, l->chains, key_id, strlen(key_id), c);
 
-    size_t n = ev->n_inputs + ev->n_outputs;
+    size_t n = ev->n_inputs + ev->n_outputs + n_returns(ev);
     evrec *r = calloc(1, sizeof(*r) + n * sizeof(take));
     if (!r) {
         l->oom = 1;
@@ -864,6 +1031,11 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
     for (size_t o = 0; o < ev->n_outputs; o++) {
         snprintf(r->t[ev->n_inputs + o].batch, ID_MAX, "%s", ev->outputs[o]->batch_id);
         r->t[ev->n_inputs + o].mass_mg = ev->outputs[o]->mass_mg;
+    }
+    r->n_ret = (int)n_returns(ev);
+    for (int k = 0; k < r->n_ret; k++) {
+        snprintf(r->t[r->n_in + r->n_out + k].batch, ID_MAX, "%s", ev->recycle->returns[k]->batch_id);
+        r->t[r->n_in + r->n_out + k].mass_mg = ev->recycle->returns[k]->mass_mg;
     }
     put(l, l->events, a->event_id, MT_HASH_LEN, r);
 
@@ -898,6 +1070,15 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
         tk = fx->n_ctaken && !l->oom ? takes_block(fx->ctaken, fx->n_ctaken) : NULL;
         if (tk) put(l, l->ctakes, a->event_id, MT_HASH_LEN, tk);
         else if (fx->n_ctaken) l->oom = 1;
+    }
+    /* rule 13a: the exited stocks, in the same undo log */
+    for (size_t k = 0; k < fx->n_stock && !l->oom; k++) {
+        const char *id = fx->stock_id[k];
+        if (fx->stock[k])
+            put(l, l->exited, id, strlen(id), fx->stock[k]);
+        else
+            remove_undoable(l, l->exited, id, strlen(id));
+        fx->stock[k] = NULL;
     }
     /* mass balance: the facility's account and what this event earned and allocated */
     if (fx->mb.account && !l->oom) {
@@ -1447,6 +1628,10 @@ void mt_ledger_inventory(const mt_ledger *l, const char *facility_id, void (*fn)
 
 const mt_prov *mt_ledger_provenance(const mt_ledger *l, const char *batch_id) {
     return get_prov(l, batch_id);
+}
+
+const mt_prov *mt_ledger_exited(const mt_ledger *l, const char *batch_id) {
+    return get_exited(l, batch_id);
 }
 
 Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, const char *batch_id) {

@@ -126,6 +126,11 @@ void mt_ledger_inventory(const mt_ledger *l, const char *facility_id, void (*fn)
  * change to the ledger. */
 const mt_prov *mt_ledger_provenance(const mt_ledger *l, const char *batch_id);
 
+/* The exited stock of batch_id (docs/ledger.md rule 13a): the cells its standing EXITs took out
+ * of the system, less what standing RECYCLEs returned (mass_mg: what may still come back); NULL
+ * when no standing EXIT took anything from it. Valid until the next change to the ledger. */
+const mt_prov *mt_ledger_exited(const mt_ledger *l, const char *batch_id);
+
 /* The ProvenanceRecord of batch_id as of the last entry that changed it (ledger_index), for
  * the provenance topic; NULL for an unknown batch or out of memory. mt_prov_record_free() it. */
 Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, const char *batch_id);

@@ -23,6 +23,7 @@ typedef struct origin { /* how a batch came to be */
         char batch[128];
         uint64_t mass_mg;
         share sh;
+        int returned; /* end-of-life material of an EXITed batch (RecycleDetail.returns) */
     } in[16];
     size_t n_untracked;
     struct {
@@ -69,6 +70,22 @@ static share share_of(const mt_ledger *l, const char *batch, uint64_t take_mg) {
     return sh;
 }
 
+/* The share of a return of take_mg from batch's exited stock: all of it post-consumer once
+ * returned (docs/accounting.md D2). */
+static share return_share_of(const mt_ledger *l, const char *batch, uint64_t take_mg) {
+    share sh = {0};
+    const mt_prov *p = l ? mt_ledger_exited(l, batch) : NULL;
+    mt_prov *t = NULL;
+    if (!p || take_mg > p->mass_mg || mt_prov_take(p, take_mg, &t, NULL, NULL, 0) || !t) return sh;
+    const char *el = mt_prov_sum(t, "Nd", -1, NULL, NULL) ? "Nd" : NULL;
+    sh.known = 1;
+    snprintf(sh.element, sizeof(sh.element), "%s", el ? el : "");
+    sh.total_mg = mt_prov_sum(t, el, -1, NULL, NULL);
+    sh.post_mg = sh.total_mg - mt_prov_sum(t, el, -1, MT_PROV_UNATTRIBUTED, NULL); /* XA is never recycled */
+    mt_prov_free(t);
+    return sh;
+}
+
 static void record(mt_lineage *g, const char *batch, const Mintrace__V1__BatchEvent *ev, const char *material,
                    uint64_t mass, uint64_t index, int is_receive, const mt_ledger *ledger) {
     origin *o = calloc(1, sizeof(*o));
@@ -100,6 +117,15 @@ static void record(mt_lineage *g, const char *batch, const Mintrace__V1__BatchEv
             snprintf(o->in[o->n_in].batch, sizeof(o->in[0].batch), "%s", ev->inputs[i]->batch_id);
             o->in[o->n_in].mass_mg = ev->inputs[i]->mass_mg;
             o->in[o->n_in].sh = share_of(ledger, ev->inputs[i]->batch_id, ev->inputs[i]->mass_mg);
+        }
+        for (size_t r = 0; ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE && r < ev->recycle->n_returns &&
+                           o->n_in < 16;
+             r++, o->n_in++) {
+            const Mintrace__V1__ReturnedInput *ri = ev->recycle->returns[r];
+            snprintf(o->in[o->n_in].batch, sizeof(o->in[0].batch), "%s", ri->batch_id);
+            o->in[o->n_in].mass_mg = ri->mass_mg;
+            o->in[o->n_in].sh = return_share_of(ledger, ri->batch_id, ri->mass_mg);
+            o->in[o->n_in].returned = 1;
         }
         for (size_t i = 0; i < ev->n_untracked_inputs && o->n_untracked < 4; i++, o->n_untracked++) {
             snprintf(o->untracked[o->n_untracked].what, 64, "%s", ev->untracked_inputs[i]->material);
@@ -205,7 +231,11 @@ static void text(const mt_lineage *g, const char *key, uint64_t mass, const shar
         const origin *c = mt_map_get(g->batches, o->claimed, strlen(o->claimed));
         if (c) text(g, o->claimed, c->mass_mg, NULL, depth + 2, fp);
     }
-    for (size_t i = 0; i < o->n_in; i++) text(g, o->in[i].batch, o->in[i].mass_mg, &o->in[i].sh, depth + 1, fp);
+    for (size_t i = 0; i < o->n_in; i++) {
+        if (o->in[i].returned)
+            fprintf(fp, "%*s<- returned after EXIT (end of life, post-consumer):\n", (depth + 1) * 4, "");
+        text(g, o->in[i].batch, o->in[i].mass_mg, &o->in[i].sh, depth + 1 + o->in[i].returned, fp);
+    }
 }
 
 int mt_lineage_text(const mt_lineage *g, const char *batch, FILE *fp) {
@@ -235,8 +265,9 @@ static void dot(const mt_lineage *g, const char *key, FILE *fp, mt_map *seen, in
     }
     for (size_t i = 0; i < o->n_in; i++) {
         edge_label(label, sizeof(label), o->in[i].mass_mg, &o->in[i].sh);
-        fprintf(fp, "  \"%s\" -> \"%s\" [label=\"%s %s (%s)\\n%s\"];\n", o->in[i].batch, key, o->kind, o->facility,
-                o->country, label);
+        fprintf(fp, "  \"%s\" -> \"%s\" [%slabel=\"%s %s (%s)%s\\n%s\"];\n", o->in[i].batch, key,
+                o->in[i].returned ? "style=bold, " : "", o->kind, o->facility, o->country,
+                o->in[i].returned ? ", returned after EXIT" : "", label);
         dot(g, o->in[i].batch, fp, seen, depth + 1);
     }
 }

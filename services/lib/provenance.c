@@ -367,6 +367,33 @@ overflow:
     return fail(errstr, errstr_size, "element mass past 2^64 mg");
 }
 
+int mt_prov_sub(mt_prov **acc, const mt_prov *part, char *errstr, size_t errstr_size) {
+    const mt_prov *a = *acc;
+    if (part->mass_mg > a->mass_mg) return fail(errstr, errstr_size, "%llu mg taken back from %llu mg",
+                                                (unsigned long long)part->mass_mg, (unsigned long long)a->mass_mg);
+    mt_prov *m = alloc_cells(a->n);
+    if (!m) return fail(errstr, errstr_size, "out of memory");
+    m->mass_mg = a->mass_mg - part->mass_mg;
+    size_t j = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        mt_prov_cell c;
+        memcpy(&c, &a->cell[i], sizeof(c));
+        if (j < part->n && key_cmp(&a->cell[i], &part->cell[j]) > 0) break; /* a cell of part a lacks */
+        if (j < part->n && key_cmp(&a->cell[i], &part->cell[j]) == 0) {
+            if (part->cell[j].mg > c.mg) break;
+            c.mg -= part->cell[j++].mg;
+        }
+        if (c.mg) push(m, &c);
+    }
+    if (j < part->n) {
+        free(m);
+        return fail(errstr, errstr_size, "a cell taken back is not all there");
+    }
+    free(*acc);
+    *acc = m;
+    return 0;
+}
+
 void mt_prov_reclassify(mt_prov *p, mt_prov_class cls) {
     for (size_t i = 0; i < p->n; i++)
         if (!is_unattributed(&p->cell[i])) p->cell[i].recycled = (uint8_t)cls;
@@ -565,15 +592,19 @@ int mt_prov_apply(const Mintrace__V1__BatchEvent *ev, const mt_prov_input *in, m
     int kind = ev->kind, rc = -1;
     const char *country = ev->site ? ev->site->country : NULL;
     size_t ni = ev->n_inputs, no = ev->n_outputs;
-    mt_prov **l = calloc(ni + 1, sizeof(*l)), **o = calloc(no + 1, sizeof(*o)), *pool = NULL, *part = NULL;
+    size_t nr = kind == K(RECYCLE) && ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE
+                    ? ev->recycle->n_returns
+                    : 0;
+    mt_prov **l = calloc(ni + nr + 1, sizeof(*l)), **o = calloc(no + 1, sizeof(*o)), *pool = NULL, *part = NULL;
     mt_prov_output *outs = calloc(no + 1, sizeof(*outs));
     if (!l || !o || !outs) {
         fail(errstr, errstr_size, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < ni; i++)
+    for (size_t i = 0; i < ni + nr; i++)
         if (!in[i].batch) {
-            fail(errstr, errstr_size, "inputs[%zu]: no provenance given", i);
+            fail(errstr, errstr_size, i < ni ? "inputs[%zu]: no provenance given" : "returns[%zu]: no exited stock given",
+                 i < ni ? i : i - ni);
             goto done;
         }
 
@@ -632,6 +663,17 @@ int mt_prov_apply(const Mintrace__V1__BatchEvent *ev, const mt_prov_input *in, m
             mt_prov_free(part);
             part = NULL;
         }
+        /* returned EXITed material (RECYCLE only): a take of the batch's exited stock, now
+         * post-consumer, extraction countries kept (docs/accounting.md D2) */
+        for (size_t r = 0; r < nr; r++) {
+            if (mt_prov_take(in[ni + r].batch, ev->recycle->returns[r]->mass_mg, &part, &l[ni + r], errstr,
+                             errstr_size))
+                goto done;
+            mt_prov_reclassify(part, MT_PROV_POST_CONSUMER);
+            if (mt_prov_add(&pool, part, errstr, errstr_size)) goto done;
+            mt_prov_free(part);
+            part = NULL;
+        }
         for (size_t u = 0; u < ev->n_untracked_inputs; u++) {
             const Mintrace__V1__UntrackedInput *ui = ev->untracked_inputs[u];
             if (!(part = mt_prov_untracked(ui->mass_mg, ui->elements, ui->n_elements, errstr, errstr_size)) ||
@@ -674,12 +716,12 @@ int mt_prov_apply(const Mintrace__V1__BatchEvent *ev, const mt_prov_input *in, m
         fail(errstr, errstr_size, "event kind %d has no provenance rule", kind);
         goto done;
     }
-    for (size_t i = 0; i < ni; i++) left[i] = l[i];
+    for (size_t i = 0; i < ni + nr; i++) left[i] = l[i];
     for (size_t j = 0; j < no; j++) out[j] = o[j];
-    ni = no = 0; /* handed over */
+    ni = nr = no = 0; /* handed over */
     rc = 0;
 done:
-    free_all(l, ni);
+    free_all(l, ni + nr);
     free_all(o, no);
     free(l);
     free(o);

@@ -137,6 +137,11 @@ int mt_prov_take(const mt_prov *batch, uint64_t take_mg, mt_prov **taken, mt_pro
  * Returns 0, or -1 (out of memory, a sum past 2^64) with *acc unchanged. */
 int mt_prov_add(mt_prov **acc, const mt_prov *part, char *errstr, size_t errstr_size);
 
+/* The reverse of mt_prov_add(): takes part out of *acc, cell by cell (a CORRECTION of an EXIT
+ * takes back from the exited stock what the EXIT put there). Returns 0, or -1 (a cell of part
+ * that *acc does not hold in full, more mass than *acc has, out of memory) with *acc unchanged. */
+int mt_prov_sub(mt_prov **acc, const mt_prov *part, char *errstr, size_t errstr_size);
+
 /* RECYCLE: every cell of p except unattributed ones becomes class cls (PRE or POST): the class
  * is the waste stream this recycling recovered the material from, whatever it was before
  * (docs/accounting.md D2). Extraction countries are kept. Cells that become equal are merged. */
@@ -176,16 +181,18 @@ int mt_prov_split(const mt_prov *pool, const mt_prov_output *out, size_t n_out, 
 
 /* ---- one whole event ---- */
 
-/* A tracked input of an event, in the order of ev->inputs. */
+/* A tracked input of an event, in the order of ev->inputs; for a RECYCLE, then one per
+ * ev->recycle->returns: the returnable stock of that EXITed batch (docs/accounting.md D2). */
 typedef struct mt_prov_input {
-    const mt_prov *batch;    /* the batch's provenance before the event */
+    const mt_prov *batch;    /* the batch's provenance before the event (a return: its exited stock) */
     mt_prov_recycle recycle; /* RECYCLE only: what it does to this input's class */
 } mt_prov_input;
 
 /* The provenance effects of one accepted event, in the proportional method:
  *   EXTRACT            outputs from mt_prov_extract(site country)
- *   PROCESS, RECYCLE   takes (+ RECYCLE reclassification) + untracked inputs (+ feedstock)
- *                      pooled, processed in the site's country, split over the outputs
+ *   PROCESS, RECYCLE   takes (+ RECYCLE reclassification) + untracked inputs (+ feedstock,
+ *                      + takes of returned exited stock, post-consumer) pooled, processed in
+ *                      the site's country, split over the outputs
  *   MANUFACTURE        the same without changing the processing country
  *   SPLIT, MERGE       takes pooled and split (no processing, no reclassification)
  *   LOSS, EXIT         the inputs lose what is taken
@@ -193,7 +200,8 @@ typedef struct mt_prov_input {
  *   RECEIVE            each batch loses, proportionally, what was sent but not received
  *                      (in[i].batch->mass_mg - ev->inputs[i]->mass_mg)
  *   BALANCE            nothing (it moves credits, not material: massbal.h)
- * left[i] gets input i after the event (n_inputs entries), out[o] output o (n_outputs
+ * left[i] gets input i after the event (n_inputs entries; a RECYCLE with returns: then each
+ * return's exited stock after it, n_inputs + n_returns entries), out[o] output o (n_outputs
  * entries); both arrays are filled only on success. CORRECTION is not handled here: give the
  * voided event's takes back with mt_prov_add() and drop its outputs. Returns 0, or -1 with
  * errstr (an event the ledger should not have accepted, or out of memory). */

@@ -896,26 +896,24 @@ static int step(mt_sim *s, loop *L, loop *prev, int chain, int k) {
 
 
 /* The magnets of a loop come back years later: the recycler collects end-of-life motors, takes
- * out the magnets and recovers their rare earths, which go into new magnets. The wire contract
- * has no way to name an EXITed batch as an input again (docs/accounting.md D2), so the returned
- * magnets are untracked post-consumer feedstock whose evidence names the EXITed batch. */
+ * out the magnets and recovers their rare earths, which go into new magnets. The RECYCLE names
+ * the EXITed lot as a return (RecycleDetail.returns, ledger rule 13a): the recovered oxide is
+ * post-consumer and keeps the lot's mines' countries. */
 static int back(mt_sim *s, loop *L, int chain, int k) {
-    char b[96], b2[96], uri[128];
+    char b[96], b2[96];
     Mintrace__V1__BatchEvent ev = MINTRACE__V1__BATCH_EVENT__INIT;
     io x;
     snprintf(b, sizeof(b), "%s-EOL-%06d", facilities[L->recycler].id, chain);
     switch (k) {
     case 0: {
         Mintrace__V1__RecycleDetail d = MINTRACE__V1__RECYCLE_DETAIL__INIT;
-        Mintrace__V1__Document doc[2] = {MINTRACE__V1__DOCUMENT__INIT, MINTRACE__V1__DOCUMENT__INIT}, *pd[2] = {&doc[0], &doc[1]};
-        elems fs = {.n = 0};
-        /* 85-98 % of the lot's magnets reach this recycler; 90-95 % of their rare earths recovered */
+        Mintrace__V1__ReturnedInput ret = MINTRACE__V1__RETURNED_INPUT__INIT, *pret = &ret;
+        Mintrace__V1__Document doc = MINTRACE__V1__DOCUMENT__INIT, *pd = &doc;
+        /* 85-98 % of the lot's magnets reach this recycler; 90-95 % of their rare earths
+         * recovered; the returned mass holds the ledger's share of the lot's elements (R2) */
         uint64_t got = rnd(s, 850, 980), y = rnd(s, 900, 950);
-        uint64_t mag = L->mag * got / 1000, nd = L->mag_nd * got / 1000, pr = L->mag_pr * got / 1000;
-        el(&fs, "Nd", nd);
-        el(&fs, "Pr", pr);
-        el(&fs, "Fe", mag * 69 / 100);
-        el(&fs, "B", mag / 100);
+        uint64_t mag = L->mag * got / 1000;
+        uint64_t nd = mt_prov_share(L->mag_nd, mag, L->mag), pr = mt_prov_share(L->mag_pr, mag, L->mag);
         L->eol_nd = nd * y / 1000, L->eol_pr = pr * y / 1000;
         L->eol = (L->eol_nd + L->eol_pr) * 1000 / 857;
         ev.kind = K(RECYCLE);
@@ -925,17 +923,15 @@ static int back(mt_sim *s, loop *L, int chain, int k) {
         x.out[0].recycled_class = MINTRACE__V1__RECYCLED_CLASS__RECYCLED_CLASS_POST_CONSUMER;
         seal_outputs(&x, &ev);
         snprintf(b2, sizeof(b2), "%s-MAG-%06d", facilities[L->maker].id, chain);
-        snprintf(uri, sizeof(uri), "mintrace:exit/%s", b2);
-        doc[0].kind = "exit";
-        doc[0].uri = uri;
-        doc[1].kind = "evidence";
-        doc[1].uri = "https://collect.example/end-of-life-ev-motors";
-        d.feedstock = MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_UNTRACKED_POST_CONSUMER;
-        d.untracked_feedstock_mass_mg = mag;
-        d.n_untracked_feedstock = fs.n;
-        d.untracked_feedstock = fs.p;
-        d.n_evidence = 2;
-        d.evidence = pd;
+        ret.batch_id = b2;
+        ret.mass_mg = mag;
+        doc.kind = "evidence";
+        doc.uri = "https://collect.example/end-of-life-ev-motors";
+        d.feedstock = MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED;
+        d.n_returns = 1;
+        d.returns = &pret;
+        d.n_evidence = 1;
+        d.evidence = &pd;
         ev.detail_case = MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE;
         ev.recycle = &d;
         s->counts.returns++;

@@ -51,8 +51,15 @@ mag3=$(grep -o '[A-Z-]*-MAG3-[0-9]*' "$NET/journal.txt" | head -1)
 "$MT_BIN/mintrace" provenance "$mag3" >"$NET/mag3.txt"
 grep -q 'Nd .*recycled 100.0 % (pre-consumer 0.0 %, post-consumer 100.0 %)' "$NET/mag3.txt" \
     || { echo "FAIL: $mag3 is not post-consumer:"; cat "$NET/mag3.txt"; exit 1; }
+# ... and it was mined where the EXITed lot's ore was: real mines' countries, never XR (the
+# return is tracked: RecycleDetail.returns names the EXITed lot)
+nd=$(grep -E '^  Nd ' "$NET/mag3.txt")
+mined=$(sed -n 's/.*;  mined in \([^;]*\).*/\1/p' <<<"$nd")
+[ -n "$mined" ] || { echo "FAIL: $mag3 has no mining countries:"; cat "$NET/mag3.txt"; exit 1; }
+others=$(sed -E 's/(AU|BR|CN|IN|MM) [0-9]+\.[0-9] %(, )?//g' <<<"$mined")
+[ -z "$others" ] || { echo "FAIL: $mag3 mined in '$mined' (not only mines' countries):"; cat "$NET/mag3.txt"; exit 1; }
 
 rm -rf "$NET/again" && "$MT_BIN/mintrace" simulate "${SIM[@]}" --out "$NET/again" >"$NET/again.txt"
 cmp -s "$NET/registry.bin" "$NET/again/registry.bin" || { echo "FAIL: one seed, two registries"; exit 1; }
 cmp -s "$NET/plan.txt" "$NET/again.txt" || { echo "FAIL: one seed, two announcements"; exit 1; }
-echo "ok: $submitted simulated events reconcile with the journal code by code ($expect); $mag3 is post-consumer; deterministic"
+echo "ok: $submitted simulated events reconcile with the journal code by code ($expect); $mag3 is post-consumer, mined in $mined; deterministic"

@@ -531,7 +531,8 @@ def compare_findings(a, ledger, prov, events):
     records = [json_format.MessageToDict(ledger_pb2.ProvenanceRecord.FromString(v), preserving_proto_field_name=True)
                if v is not None else None for _, _, _, v in prov]
     evs = [policy_eval.Event(index, event_pb2.EventKind.Name(ev.kind)[len("EVENT_KIND_"):],
-                             [i.batch_id for i in ev.inputs], [(o.batch_id, o.material) for o in ev.outputs],
+                             [i.batch_id for i in ev.inputs] + [r.batch_id for r in ev.recycle.returns],
+                             [(o.batch_id, o.material) for o in ev.outputs],
                              [(d.kind, len(d.sha256)) for d in ev.documents])
            for index, _, ev in events]
     expected = {k: v[-1] for k, v in policy_eval.expected_findings(policy, records, evs).items()}

@@ -25,7 +25,7 @@ EVENT_KINDS = ["UNSPECIFIED", "EXTRACT", "PROCESS", "MANUFACTURE", "RECYCLE", "S
                "RECEIVE", "LOSS", "EXIT", "CORRECTION", "BALANCE"]
 
 # One journaled event, as far as documents rules look at it: its ledger index, its kind's name
-# ("EXTRACT"), its inputs' batch ids, its outputs as (batch id, material), its documents as
+# ("EXTRACT"), its inputs' batch ids (and a RECYCLE's returned EXITed batches), its outputs as (batch id, material), its documents as
 # (kind, length of the sha256 field).
 Event = namedtuple("Event", "index kind inputs outputs documents")
 
@@ -174,8 +174,8 @@ def expected_findings(policy, records, events):
 
 # ---- the journal's events from the protobuf wire format, without a protobuf package ----
 # (proto/mintrace/v1/*.proto: Envelope.payload = 2; BatchEvent.kind = 6, inputs = 7, outputs = 8,
-# documents = 10; BatchInput.batch_id = 1; BatchOutput.batch_id = 1, material = 2;
-# Document.kind = 1, sha256 = 3)
+# documents = 10, recycle = 23; BatchInput.batch_id = 1; BatchOutput.batch_id = 1, material = 2;
+# Document.kind = 1, sha256 = 3; RecycleDetail.returns = 5; ReturnedInput.batch_id = 1)
 
 def wire_fields(buf):
     """field number -> [values] of one protobuf message: varints as ints, length-delimited as bytes."""
@@ -218,7 +218,9 @@ def event_from_envelope(index, envelope):
     ev = wire_fields(wire_fields(envelope)[2][0])
     kind = _first(ev, 6, 0)
     docs = [wire_fields(b) for b in ev[10]]
+    # returned EXITed material is lineage like an input (docs/accounting.md D2)
+    returns = [b for r in ev[23] for b in wire_fields(r)[5]]
     return Event(index, EVENT_KINDS[kind] if kind < len(EVENT_KINDS) else "UNKNOWN-%d" % kind,
-                 [_first(wire_fields(b), 1, b"").decode() for b in ev[7]],
+                 [_first(wire_fields(b), 1, b"").decode() for b in ev[7] + returns],
                  [(_first(o, 1, b"").decode(), _first(o, 2, b"").decode()) for o in map(wire_fields, ev[8])],
                  [(_first(d, 1, b"").decode(), len(_first(d, 3, b""))) for d in docs])

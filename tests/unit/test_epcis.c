@@ -408,6 +408,35 @@ static void test_errors_are_reported(void **state) {
     assert_string_equal(err, "journal entry 7: event kind 99 has no EPCIS mapping");
 }
 
+/* A RECYCLE's returns (EXITed batches back as end-of-life scrap) are inputs of its
+ * TransformationEvent, and listed in its mintrace:recycle extension. */
+static void test_recycle_returns_are_inputs(void **state) {
+    journal *j = *state;
+    char err[256];
+    add_event(j, 7, &j->refiner,
+              "{\"network_id\":\"" NET "\",\"facility_id\":\"REFINER\",\"seq\":3,\"time_ms\":1700000400000,"
+              "\"kind\":\"RECYCLE\",\"site\":{\"country\":\"JP\"},\"recycle\":{\"feedstock\":\"TRACKED\","
+              "\"returns\":[{\"batch_id\":\"OX-1\",\"mass_mg\":1000000}]},\"outputs\":[{\"batch_id\":\"REC-1\","
+              "\"material\":\"Nd-oxide\",\"mass_mg\":900000}]}",
+              0, T0 + 400100);
+    json_t *doc = mt_epcis_document(j->x, NULL, T0 + 999000, err, sizeof(err));
+    if (!doc) fail_msg("%s", err);
+    json_t *evs = events_of(doc), *e = NULL;
+    for (size_t i = 0; i < json_array_size(evs); i++)
+        if (json_integer_value(json_object_get(json_array_get(evs, i), "mintrace:ledgerIndex")) == 7)
+            e = json_array_get(evs, i);
+    assert_non_null(e);
+    assert_string_equal(str(e, "type"), "TransformationEvent");
+    json_t *in = json_object_get(e, "inputQuantityList");
+    assert_int_equal(json_array_size(in), 1);
+    assert_quantity(json_array_get(in, 0), "OX-1", "1.0");
+    json_t *ret = json_object_get(json_object_get(e, "mintrace:recycle"), "mintrace:returns");
+    assert_int_equal(json_array_size(ret), 1);
+    assert_string_equal(str(json_array_get(ret, 0), "mintrace:batch"), "OX-1");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ret, 0), "mintrace:massMg")), 1000000);
+    json_decref(doc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kg_exact_decimal),
@@ -418,6 +447,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_journal_maps_every_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lineage_selects_ancestry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_are_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recycle_returns_are_inputs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2898,6 +2898,242 @@ static void test_massbal_replay_identical(void **state)
     mt_ledger_free(l2);
 }
 
+/* ---- returns: EXITed material back as end-of-life scrap (docs/accounting.md D2, ledger rule 13a) ---- */
+
+#define T_RETURN (T_EVENT + 10 * 365 * 86400000LL) /* ten years later */
+
+/* A magnet lot mined in IN and BR, refined in IN, made into magnets and EXITed (the worked
+ * example of docs/accounting.md D2): MAG-LOT, 2,500 mg, Nd 750 (BR 300, IN 450), Fe 1,700 (XU). */
+static lt_msg *lt_exited_lot(lt *t)
+{
+    ACCEPT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'EXTRACT','extract':{'deposit':'Chavara'},'outputs':[{'batch_id':'ORE-IN','material':"
+                      "'ore','mass_mg':10000,'elements':[{'element':'Nd','mass_mg':600}]}]}"));
+    ACCEPT(t, lt_next(t, &t->c_mine, NULL,
+                      "{'kind':'EXTRACT','site':{'country':'BR'},'extract':{'deposit':'Buena'},'outputs':[{'batch_id':"
+                      "'ORE-BR','material':'ore','mass_mg':10000,'elements':[{'element':'Nd','mass_mg':400}]}]}"));
+    lt_move(t, &t->c_mine, &t->c_refiner, "ORE-IN", 10000);
+    lt_move(t, &t->c_mine, &t->c_refiner, "ORE-BR", 10000);
+    ACCEPT(t, lt_next(t, &t->c_refiner, NULL,
+                      "{'kind':'PROCESS','inputs':[{'batch_id':'ORE-IN','mass_mg':10000},{'batch_id':'ORE-BR','mass_mg':"
+                      "10000}],'outputs':[{'batch_id':'OX','material':'Nd-oxide','mass_mg':1000,'elements':[{'element':"
+                      "'Nd','mass_mg':800}]}]}"));
+    lt_move(t, &t->c_refiner, &t->c_magnet, "OX", 1000);
+    ACCEPT(t, lt_next(t, &t->c_magnet, NULL,
+                      "{'kind':'MANUFACTURE','inputs':[{'batch_id':'OX','mass_mg':1000}],'untracked_inputs':[{'material':"
+                      "'electrolytic-iron','mass_mg':3000,'elements':[{'element':'Fe','mass_mg':3000}],'supplier':'IronCo'}],"
+                      "'outputs':[{'batch_id':'MAG-LOT','material':'NdFeB','mass_mg':2500,'elements':[{'element':'Nd',"
+                      "'mass_mg':750},{'element':'Fe','mass_mg':1700}]}]}"));
+    lt_msg *exit = lt_next(t, &t->c_magnet, NULL,
+                           "{'kind':'EXIT','inputs':[{'batch_id':'MAG-LOT','mass_mg':2500}],'exit':{'product':'EV motors'}}");
+    ACCEPT(t, exit);
+    return exit;
+}
+
+/* The recycler (in JP) returns mass mg of batch `id` ten years later, recovering an oxide `out`
+ * with Nd nd. */
+static lt_msg *lt_return(lt *t, const char *id, int mass, const char *out, int nd)
+{
+    return lt_next_at(t, &t->c_recycler, T_RETURN + 60000, NULL,
+                      "{'kind':'RECYCLE','time_ms':%lld,'site':{'country':'JP'},'recycle':{'feedstock':'TRACKED',"
+                      "'returns':[{'batch_id':'%s','mass_mg':%d}]},'outputs':[{'batch_id':'%s','material':'Nd-oxide',"
+                      "'mass_mg':%d,'recycled_class':'POST_CONSUMER','elements':[{'element':'Nd','mass_mg':%d}]}]}",
+                      (long long)T_RETURN, id, mass, out, nd + nd / 4 + 1, nd);
+}
+
+/* The worked example: 80 % of the lot comes back; the recovered oxide is post-consumer and keeps
+ * the lot's mines' countries, to the milligram. */
+static void test_return_worked_example(void **state)
+{
+    lt *t = *state;
+    lt_exited_lot(t);
+    const mt_prov *lot = mt_ledger_provenance(t->l, "MAG-LOT");
+    assert_int_equal(lot->mass_mg, 0); /* EXITed: the batch holds nothing */
+    ACCEPT(t, lt_return(t, "MAG-LOT", 2000, "REC-EOL", 540));
+    const mt_prov *rec = mt_ledger_provenance(t->l, "REC-EOL");
+    assert_non_null(rec);
+    assert_int_equal(mt_prov_check(rec, NULL, 0), 0);
+    assert_int_equal(PSUM(rec, "Nd", -1, NULL, NULL), 540);
+    assert_int_equal(PSUM(rec, "Nd", MT_PROV_POST_CONSUMER, NULL, NULL), 540);
+    assert_int_equal(PSUM(rec, "Nd", MT_PROV_PRE_CONSUMER, NULL, NULL), 0);
+    assert_int_equal(PSUM(rec, "Nd", -1, "BR", NULL), 216);
+    assert_int_equal(PSUM(rec, "Nd", -1, "IN", NULL), 324);
+    assert_int_equal(PSUM(rec, "Nd", -1, MT_PROV_RECOVERED, NULL), 0);
+    assert_int_equal(PSUM(rec, "Nd", -1, NULL, "JP"), 540);
+    Mintrace__V1__ProvenanceRecord *r = mt_ledger_provenance_record(t->l, "REC-EOL");
+    assert_non_null(r);
+    assert_int_equal(r->n_elements, 1);
+    assert_int_equal(r->elements[0]->recycled_post_consumer_mg, 540);
+    assert_int_equal(r->elements[0]->n_extraction, 2);
+    assert_string_equal(r->elements[0]->extraction[0]->country, "BR");
+    assert_int_equal(r->elements[0]->extraction[0]->mass_mg, 216);
+    assert_string_equal(r->elements[0]->extraction[1]->country, "IN");
+    assert_int_equal(r->elements[0]->extraction[1]->mass_mg, 324);
+    mt_prov_record_free(r);
+}
+
+/* More than was EXITed and not returned yet is refused; so is more of an element than the
+ * return holds. */
+static void test_return_exceeds_exit_rejected(void **state)
+{
+    lt *t = *state;
+    lt_exited_lot(t);
+    REJECT(t, lt_return(t, "MAG-LOT", 2501, "REC-X", 500), RETURN_EXCEEDS_EXIT);
+    lt_rewind(&t->c_recycler, NULL);
+    /* back before it left */
+    REJECT(t, lt_next(t, &t->c_recycler, NULL,
+                      "{'kind':'RECYCLE','time_ms':%lld,'recycle':{'feedstock':'TRACKED','returns':[{'batch_id':"
+                      "'MAG-LOT','mass_mg':10}]},'outputs':[{'batch_id':'REC-X','material':'m','mass_mg':1}]}",
+                      (long long)T_EVENT - 1000),
+           TIME_BEFORE_INPUTS);
+    lt_rewind(&t->c_recycler, NULL);
+    /* 2,000 mg of the lot hold Nd 600: 603 is within the 5,000 ppm tolerance, 604 is not */
+    REJECT(t, lt_return(t, "MAG-LOT", 2000, "REC-X", 604), ELEMENT_NOT_CONSERVED);
+    lt_rewind(&t->c_recycler, NULL);
+    ACCEPT(t, lt_return(t, "MAG-LOT", 2000, "REC-EOL", 540));
+    REJECT(t, lt_return(t, "MAG-LOT", 501, "REC-X", 100), RETURN_EXCEEDS_EXIT);
+}
+
+/* A batch no EXIT took out (held, or unknown) cannot be returned. */
+static void test_return_not_exited_rejected(void **state)
+{
+    lt *t = *state;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
+    REJECT(t, lt_return(t, "ORE-1", 1000, "REC-X", 10), NOT_EXITED);
+    lt_rewind(&t->c_recycler, NULL);
+    REJECT(t, lt_return(t, "NOBODY-MADE-THIS", 1000, "REC-X", 10), NOT_EXITED);
+}
+
+/* Two partial returns take back exactly what was EXITed, to the milligram; then nothing is left. */
+static void test_return_two_parts_exact(void **state)
+{
+    lt *t = *state;
+    lt_exited_lot(t);
+    ACCEPT(t, lt_return(t, "MAG-LOT", 2000, "REC-A", 540));
+    ACCEPT(t, lt_return(t, "MAG-LOT", 500, "REC-B", 150)); /* the rest: Nd 150 (BR 60, IN 90) */
+    const mt_prov *b = mt_ledger_provenance(t->l, "REC-B");
+    assert_int_equal(PSUM(b, "Nd", MT_PROV_POST_CONSUMER, NULL, NULL), 150);
+    assert_int_equal(PSUM(b, "Nd", -1, "BR", NULL), 60);
+    assert_int_equal(PSUM(b, "Nd", -1, "IN", NULL), 90);
+    lt_msg *last = t->msgs;
+    REJECT(t, lt_return(t, "MAG-LOT", 1, "REC-C", 0), RETURN_EXCEEDS_EXIT);
+    lt_rewind(&t->c_recycler, last);
+    /* an odd split: 1,001 + 1,499 also gives back Nd 750 exactly (R2 on what the stock holds) */
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    lt_move(t, &t->c_mine, &t->c_magnet, "ORE-2", 1000000);
+    ACCEPT(t, lt_next(t, &t->c_magnet, NULL,
+                      "{'kind':'EXIT','inputs':[{'batch_id':'ORE-2','mass_mg':1000000}],'exit':{'product':'x'}}"));
+    ACCEPT(t, lt_return(t, "ORE-2", 333333, "REC-D", 33333)); /* Nd 100,000 x 1/3 = 33,333.3 */
+    ACCEPT(t, lt_return(t, "ORE-2", 666667, "REC-E", 66667)); /* the rest: 66,667 */
+    assert_int_equal(PSUM(mt_ledger_provenance(t->l, "REC-D"), "Nd", -1, "IN", NULL) +
+                         PSUM(mt_ledger_provenance(t->l, "REC-E"), "Nd", -1, "IN", NULL),
+                     100000);
+}
+
+/* Abort undoes a return (the stock is returnable again); a CORRECTION of the RECYCLE gives the
+ * returnable mass back; an EXIT whose material came back cannot be voided, one whose did not
+ * can, and then there is nothing to return. */
+static void test_return_abort_and_correction(void **state)
+{
+    lt *t = *state;
+    lt_msg *exit = lt_exited_lot(t);
+    unsigned char root0[MT_HASH_LEN], root1[MT_HASH_LEN];
+    assert_int_equal(mt_ledger_provenance_root(t->l, root0), 0);
+    mt_ledger_begin(t->l);
+    ACCEPT(t, lt_return(t, "MAG-LOT", 2500, "REC-ALL", 750));
+    mt_ledger_abort(t->l);
+    lt_rewind(&t->c_recycler, NULL);
+    assert_null(mt_ledger_provenance(t->l, "REC-ALL"));
+    assert_int_equal(mt_ledger_provenance_root(t->l, root1), 0);
+    assert_memory_equal(root0, root1, MT_HASH_LEN);
+
+    lt_msg *ret = lt_return(t, "MAG-LOT", 2000, "REC-EOL", 540);
+    ACCEPT(t, ret);
+    REJECT(t, lt_correction(t, &t->c_magnet, exit), INVALID_CORRECTION); /* it came back */
+    lt_rewind(&t->c_magnet, exit);
+    ACCEPT(t, lt_next_at(t, &t->c_recycler, T_RETURN + 60000, ret->id,
+                         "{'kind':'CORRECTION','time_ms':%lld,'correction':{'reason':'wrong lot'}}", (long long)T_RETURN));
+    assert_int_equal(mt_ledger_provenance(t->l, "REC-EOL")->mass_mg, 0);
+    ACCEPT(t, lt_return(t, "MAG-LOT", 2500, "REC-ALL", 750)); /* all of it is returnable again */
+    assert_int_equal(PSUM(mt_ledger_provenance(t->l, "REC-ALL"), "Nd", MT_PROV_POST_CONSUMER, "BR", NULL), 300);
+
+    /* an EXIT nothing came back from is voided: its batch is no longer EXITed */
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2"));
+    lt_move(t, &t->c_mine, &t->c_magnet, "ORE-2", 1000000);
+    lt_msg *exit2 = lt_next(t, &t->c_magnet, NULL,
+                            "{'kind':'EXIT','inputs':[{'batch_id':'ORE-2','mass_mg':400000}],'exit':{'product':'x'}}");
+    ACCEPT(t, exit2);
+    ACCEPT(t, lt_correction(t, &t->c_magnet, exit2));
+    assert_int_equal(mt_ledger_provenance(t->l, "ORE-2")->mass_mg, 1000000);
+    REJECT(t, lt_return(t, "ORE-2", 1, "REC-X", 0), NOT_EXITED);
+}
+
+/* Replaying the journal rebuilds the exited stocks: same provenance, same root, and the replayed
+ * ledger refuses and accepts the same returns. */
+static void test_return_replay_identical(void **state)
+{
+    lt *t = *state;
+    char err[512] = "";
+    lt_exited_lot(t);
+    lt_msg *ret = lt_return(t, "MAG-LOT", 1999, "REC-A", 500);
+    ACCEPT(t, ret);
+    size_t n = t->n_dec;
+    mt_ledger *l2 = mt_ledger_new(NULL);
+    assert_non_null(l2);
+    if (lt_replay(t, l2, 0, n, err, sizeof(err))) fail_msg("replay refused: %s", err);
+    assert_true(mt_prov_equal(mt_ledger_provenance(t->l, "REC-A"), mt_ledger_provenance(l2, "REC-A")));
+    unsigned char r1[MT_HASH_LEN], r2[MT_HASH_LEN];
+    assert_int_equal(mt_ledger_provenance_root(t->l, r1), 0);
+    assert_int_equal(mt_ledger_provenance_root(l2, r2), 0);
+    assert_memory_equal(r1, r2, MT_HASH_LEN);
+    mt_ledger_free(t->l); /* go on with the replayed ledger */
+    t->l = l2;
+    REJECT(t, lt_return(t, "MAG-LOT", 502, "REC-X", 1), RETURN_EXCEEDS_EXIT);
+    lt_rewind(&t->c_recycler, ret);
+    ACCEPT(t, lt_return(t, "MAG-LOT", 501, "REC-B", 150)); /* Nd 750 - 600 (1,999 mg: 599.7 -> 600) */
+    assert_int_equal(PSUM(mt_ledger_provenance(t->l, "REC-A"), "Nd", -1, NULL, NULL) +
+                         PSUM(mt_ledger_provenance(t->l, "REC-B"), "Nd", -1, NULL, NULL),
+                     650);
+}
+
+/* Shape (mt_event_check_shape, what validate refuses before the ledger): each return names a
+ * plain batch id, a mass > 0, and no batch twice. */
+static void test_return_shape(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *returns, *field; /* field NULL: well formed */
+    } cases[] = {
+        {"[{'batch_id':'MAG-1','mass_mg':5}]", NULL},
+        {"[{'batch_id':'MAG-1','mass_mg':5},{'batch_id':'MAG-2','mass_mg':1}]", NULL},
+        {"[{'mass_mg':5}]", "recycle.returns[0].batch_id"},
+        {"[{'batch_id':'MAG 1','mass_mg':5}]", "recycle.returns[0].batch_id"},
+        {"[{'batch_id':'MAG-1','mass_mg':5},{'batch_id':'MAG-2'}]", "recycle.returns[1].mass_mg"},
+        {"[{'batch_id':'MAG-1','mass_mg':5},{'batch_id':'MAG-1','mass_mg':1}]", "listed twice"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char json[1024], err[256] = "";
+        snprintf(json, sizeof(json),
+                 "{'network_id':'n','facility_id':'R','seq':1,'time_ms':1,'site':{'country':'IN'},'kind':'RECYCLE',"
+                 "'recycle':{'feedstock':'TRACKED','returns':%s},'outputs':[{'batch_id':'B','material':'m','mass_mg':"
+                 "10}]}",
+                 cases[i].returns);
+        for (char *p = json; *p; p++)
+            if (*p == '\'') *p = '"';
+        Mintrace__V1__BatchEvent *ev = (Mintrace__V1__BatchEvent *)mt_json_text_to_message(
+            &mintrace__v1__batch_event__descriptor, json, strlen(json), err, sizeof(err));
+        if (!ev) fail_msg("case %zu: JSON refused: %s", i, err);
+        mt_verdict v;
+        memset(&v, 0, sizeof(v));
+        mt_reason got = mt_event_check_shape(ev, &v);
+        protobuf_c_message_free_unpacked(&ev->base, NULL);
+        if (!cases[i].field && got) fail_msg("case %zu: refused: %s", i, v.detail);
+        if (cases[i].field && (got != REASON(MALFORMED_EVENT) || !strstr(v.detail, cases[i].field)))
+            fail_msg("case %zu: %s '%s', expected MALFORMED_EVENT naming %s", i, mt_reason_name(got), v.detail,
+                     cases[i].field);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3020,6 +3256,13 @@ int main(void)
         T(test_massbal_correction_after_forfeit_rejected),
         T(test_massbal_abort_undoes),
         T(test_massbal_replay_identical),
+        T(test_return_worked_example),
+        T(test_return_exceeds_exit_rejected),
+        T(test_return_not_exited_rejected),
+        T(test_return_two_parts_exact),
+        T(test_return_abort_and_correction),
+        T(test_return_replay_identical),
+        T(test_return_shape),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

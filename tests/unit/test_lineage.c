@@ -149,22 +149,25 @@ static void test_dot_edges_carry_mass_and_share(void **state) {
     assert_non_null(strstr(line, " kg, Nd recycled 100.0 % (pre 100.0 %, post 0.0 %)"));
 }
 
-/* Magnets made of returned end-of-life magnets: the scrap edge is 100 % post-consumer, and the
- * EXITed lot its evidence names is shown with its own ancestry back to the mine. */
+/* Magnets made of returned end-of-life magnets: the recovered oxide's edge is 100 % post-consumer,
+ * and the EXITed lot it returned (RecycleDetail.returns) is a real edge, its share of the return
+ * post-consumer, with its own ancestry back to the mine. */
 static void test_returned_scrap_is_post_consumer_and_linked(void **state) {
     fixture *f = *state;
     char line[512];
     assert_non_null(edge_line(f->text3, "-EOL-000000", line, sizeof(line)));
     assert_non_null(strstr(line, "Nd recycled 100.0 % (pre 0.0 %, post 100.0 %)"));
-    assert_non_null(strstr(f->text3, "untracked post-consumer scrap (untracked) "));
-    assert_non_null(strstr(f->text3, "recycled 100.0 % post-consumer"));
-    assert_non_null(strstr(f->text3, "claimed by its evidence: end-of-life "));
+    assert_non_null(strstr(f->text3, "<- returned after EXIT (end of life, post-consumer):\n"));
+    assert_non_null(edge_line(f->text3, "-MAG-000000", line, sizeof(line)));
+    assert_non_null(strstr(line, "Nd recycled 100.0 % (pre 0.0 %, post 100.0 %); sintered-NdFeB-magnet, MANUFACTURE"));
+    assert_null(strstr(f->text3, "untracked post-consumer scrap"));
     assert_non_null(strstr(f->text3, "-ORE-000000"));
-    /* in DOT: a dotted edge from the EXITed lot, and the scrap's dashed edge with its label */
-    assert_non_null(strstr(f->dot3, "-MAG-000000\" -> \""));
-    assert_non_null(strstr(f->dot3, "[style=dotted, label=\"claimed return after EXIT"));
-    assert_non_null(strstr(f->dot3, "[style=dashed, label=\""));
-    assert_non_null(strstr(f->dot3, "recycled 100.0 % post-consumer\"]"));
+    /* in DOT: a bold edge from the EXITed lot, labelled as a return */
+    const char *e = strstr(f->dot3, "-MAG-000000\" -> \"");
+    assert_non_null(e);
+    assert_non_null(strstr(e, "[style=bold, label=\"RECYCLE "));
+    assert_non_null(strstr(f->dot3, ", returned after EXIT\\n"));
+    assert_null(strstr(f->dot3, "claimed return after EXIT"));
 }
 
 int main(void) {

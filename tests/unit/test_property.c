@@ -9,7 +9,10 @@
  * event, every batch it changed is checked:
  *   P1 tracked element mass never grows except through EXTRACT, untracked feedstock, declared
  *      untracked inputs and the unattributed bucket; a CORRECTION changes it by exactly minus
- *      what the event it voids changed;
+ *      what the event it voids changed. Tracked mass is what the batches hold plus the exited
+ *      stocks (mt_ledger_exited()): an EXIT moves mass from a batch into its stock, a tracked
+ *      return moves it back out into a RECYCLE's outputs, so neither is growth, and a return
+ *      that drew more than the stock gave up would show as growth;
  *   P2 recycled (pre + post) <= total, per element;
  *   P3 origin (extraction country), processing country, and buckets (recycled class; and
  *      unattributed + untracked <= total) each sum exactly to the element total, in the
@@ -46,6 +49,7 @@ typedef struct prop { /* one graph's run */
     int n_sym;
     mt_map *seen;   /* batch id -> totals as of the last change the test saw */
     mt_map *deltas; /* event id -> totals: what an accepted event changed (for its CORRECTION) */
+    mt_map *stocks; /* EXITed batch id -> totals of its exited stock as of the last change seen */
     uint8_t **entries;
     size_t *lens, n_entries, cap_entries;
     int64_t now;
@@ -122,6 +126,34 @@ static void entering(prop *p, const Mintrace__V1__BatchEvent *ev, int64_t *mg) {
         add_elements(p, mg, ev->recycle->untracked_feedstock, ev->recycle->n_untracked_feedstock);
 }
 
+/* Adds to delta how batch id's exited stock changed since the test last looked. */
+static void stock_delta(prop *p, const char *id, totals *delta) {
+    totals now, *before = mt_map_get(p->stocks, id, strlen(id));
+    cell_totals(p, mt_ledger_exited(p->l, id), &now);
+    for (int k = 0; k < p->n_sym; k++) {
+        delta->mg[k] += now.mg[k] - (before ? before->mg[k] : 0);
+        delta->unattributed[k] += now.unattributed[k] - (before ? before->unattributed[k] : 0);
+    }
+    if (!before) {
+        assert_non_null(before = malloc(sizeof(*before)));
+        mt_map_put(p->stocks, id, strlen(id), before);
+    }
+    *before = now;
+}
+
+typedef struct rescan_q {
+    prop *p;
+    totals *delta;
+} rescan_q;
+
+static void rescan_one(void *arg, const void *key, size_t klen, void *value) {
+    (void)value;
+    rescan_q *q = arg;
+    char id[256];
+    snprintf(id, sizeof(id), "%.*s", (int)klen, (const char *)key);
+    stock_delta(q->p, id, q->delta);
+}
+
 static void on_accepted(prop *p, const mt_decision *d) {
     mt_attested a;
     mt_verdict v;
@@ -145,6 +177,16 @@ static void on_accepted(prop *p, const mt_decision *d) {
             mt_map_put(p->seen, id, strlen(id), before);
         }
         *before = now;
+    }
+    /* the exited stocks it changed: an EXIT's inputs', a RECYCLE's returns'; a CORRECTION may
+     * change any the test saw (the voided event's) */
+    if (ev->kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_EXIT)
+        for (size_t i = 0; i < ev->n_inputs; i++) stock_delta(p, ev->inputs[i]->batch_id, &delta);
+    if (ev->detail_case == MINTRACE__V1__BATCH_EVENT__DETAIL_RECYCLE)
+        for (size_t r = 0; r < ev->recycle->n_returns; r++) stock_delta(p, ev->recycle->returns[r]->batch_id, &delta);
+    if (ev->kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION) {
+        rescan_q q = {p, &delta};
+        mt_map_foreach(p->stocks, rescan_one, &q);
     }
     if (ev->kind == MINTRACE__V1__EVENT_KIND__EVENT_KIND_CORRECTION) { /* P1: exactly undone */
         totals *voided = mt_map_get(p->deltas, ev->correction->corrected_event_id.data, MT_HASH_LEN);
@@ -265,6 +307,7 @@ static size_t run_graph(uint64_t seed, size_t events) {
     assert_non_null(p.l = mt_ledger_new(&conf));
     assert_non_null(p.seen = mt_map_new());
     assert_non_null(p.deltas = mt_map_new());
+    assert_non_null(p.stocks = mt_map_new());
     uint8_t *env;
     size_t len, n = 0;
     const char *fac;
@@ -312,6 +355,7 @@ static size_t run_graph(uint64_t seed, size_t events) {
     free(p.lens);
     mt_map_free(p.seen, free);
     mt_map_free(p.deltas, free);
+    mt_map_free(p.stocks, free);
     mt_ledger_free(p.l);
     mt_sim_free(s);
     mt_registry_destroy(reg);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -51,6 +52,29 @@ static void count(void *arg, const mt_decision *d) {
         t->accepted++;
     else
         t->other++;
+}
+
+/* Third-generation magnets (made of returned end-of-life magnets) are 100 % post-consumer
+ * recycled and keep the mines' countries of the EXITed lots: never XR (mine unknown). Returns
+ * how many were checked. */
+static int check_third_generation(const mt_ledger *l, int chains) {
+    static const char *makers[] = {"IN-MAG-HYD", "JP-MAG-OSAKA"}, *mines[] = {"AU", "BR", "CN", "IN", "MM"};
+    int checked = 0;
+    for (int c = 0; c < chains; c++)
+        for (size_t m = 0; m < 2; m++) {
+            char id[96];
+            snprintf(id, sizeof(id), "%s-MAG3-%06d", makers[m], c);
+            const mt_prov *p = mt_ledger_provenance(l, id);
+            if (!p) continue;
+            uint64_t nd = mt_prov_sum(p, "Nd", -1, NULL, NULL), mined = 0;
+            assert_true(nd > 0);
+            assert_int_equal(mt_prov_sum(p, "Nd", MT_PROV_POST_CONSUMER, NULL, NULL), nd);
+            assert_int_equal(mt_prov_sum(p, "Nd", -1, MT_PROV_RECOVERED, NULL), 0);
+            for (size_t k = 0; k < sizeof(mines) / sizeof(mines[0]); k++) mined += mt_prov_sum(p, "Nd", -1, mines[k], NULL);
+            assert_int_equal(mined, nd);
+            checked++;
+        }
+    return checked;
 }
 
 /* Every simulated event passes validate and, attested, is accepted by the ledger: the
@@ -180,6 +204,7 @@ static void test_adversarial_reconciles(void **state) {
     assert_int_equal(t.rejected, want.rejected);
     for (int c = 0; c < MT_SIM_CODES; c++) assert_int_equal(t.by_code[c], want.by_code[c]);
     assert_int_equal(n, want.submitted);
+    assert_int_equal((size_t)check_third_generation(l, o.chains), want.returns);
     mt_sim_free(s);
     mt_ledger_free(l);
     mt_registry_destroy(reg);
