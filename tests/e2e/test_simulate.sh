@@ -63,3 +63,10 @@ rm -rf "$NET/again" && "$MT_BIN/mintrace" simulate "${SIM[@]}" --out "$NET/again
 cmp -s "$NET/registry.bin" "$NET/again/registry.bin" || { echo "FAIL: one seed, two registries"; exit 1; }
 cmp -s "$NET/plan.txt" "$NET/again.txt" || { echo "FAIL: one seed, two announcements"; exit 1; }
 echo "ok: $submitted simulated events reconcile with the journal code by code ($expect); $mag3 is post-consumer, mined in $mined; deterministic"
+
+# the auditor, replaying this history independently (attacks, corrections, returns, mass
+# balance, parking), finds nothing: every rejection re-judged is a rejection, every figure and
+# checkpoint recomputed is the published one
+"$MT_BIN/mintrace" audit >"$NET/audit.txt" 2>&1 || { echo "FAIL: the audit of the simulated history:"; cat "$NET/audit.txt"; exit 1; }
+grep -q '^verified: ' "$NET/audit.txt" || { echo "FAIL: audit:"; cat "$NET/audit.txt"; exit 1; }
+echo "ok: $(grep '^verified: ' "$NET/audit.txt")"
