@@ -1078,7 +1078,7 @@ out:
 
 static void check_checkpoints_at_size(mt_audit *a) {
     if (!a->cps_sorted) { /* the ones not checked yet */
-        qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
+        if (a->n_cps > a->cp_next) qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
         a->cps_sorted = 1;
     }
     uint64_t size = mt_merkle_frontier_size(&a->tree);
@@ -1297,7 +1297,7 @@ static void journal_end(mt_audit *a) {
     }
     if (a->n_recs == 0) check_checkpoints_at_size(a);
     if (!a->cps_sorted) {
-        qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
+        if (a->n_cps > a->cp_next) qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
         a->cps_sorted = 1;
     }
     while (a->cp_next < a->n_cps) check_checkpoint(a, &a->cps[a->cp_next++], 1);
@@ -1490,7 +1490,7 @@ static void check_provenance(mt_audit *a) {
     }
     mt_map_foreach(a->pub, collect_id, &q);
     mt_map_foreach(a->final, collect_id, &q);
-    qsort(q.ids, q.n, sizeof(*q.ids), by_str);
+    if (q.n) qsort(q.ids, q.n, sizeof(*q.ids), by_str);
     for (size_t i = 0; i < q.n; i++) {
         const char *id = q.ids[i];
         if (i && strcmp(id, q.ids[i - 1]) == 0) continue;
@@ -1537,7 +1537,7 @@ long mt_audit_finish(mt_audit *a) {
     journal_end(a);
     work_drain(a);
     check_provenance(a);
-    qsort(a->f, a->n_f, sizeof(*a->f), by_finding);
+    if (a->n_f) qsort(a->f, a->n_f, sizeof(*a->f), by_finding); /* a->f is NULL without findings */
     a->finished = 1;
     return a->oom ? -1 : (long)a->n_f;
 }

@@ -70,7 +70,7 @@ static int topic_set_list(topic_set *ts, const mt_service *s, char *err, size_t 
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    qsort(ts->per_facility, ts->n_per_facility, sizeof(char *), by_name);
+    if (ts->n_per_facility) qsort(ts->per_facility, ts->n_per_facility, sizeof(char *), by_name);
     return 0;
 }
 

@@ -82,7 +82,7 @@ int cmd_inventory(int argc, char **argv) {
     }
     mt_ledger_commit(r.l);
     mt_ledger_inventory(r.l, facility, collect, &hs);
-    qsort(hs.v, hs.n, sizeof(*hs.v), by_batch);
+    if (hs.n) qsort(hs.v, hs.n, sizeof(*hs.v), by_batch); /* hs.v is NULL when it holds nothing */
     uint64_t held = 0, transit = 0;
     for (size_t i = 0; i < hs.n; i++) {
         const mt_holding *h = &hs.v[i];
