@@ -492,25 +492,34 @@ static void test_duplicated(void **state) {
     history_free(&h);
 }
 
-/* A checkpoint whose root was changed (or signed by a stranger): FORGED_CHECKPOINT. */
-static void test_forged_checkpoint(void **state) {
-    fixture *fx = *state;
-    history h = history_copy(&fx->h);
-    msg *m = &h.checkpoints.v[1];
+/* Replaces checkpoint i of h by a copy changed by `change` and signed by `by`; returns its size. */
+static uint64_t resign_checkpoint(history *h, size_t i, void (*change)(Mintrace__V1__Checkpoint *), const mt_keypair *by) {
+    msg *m = &h->checkpoints.v[i];
     Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, m->len, m->b);
     Mintrace__V1__Checkpoint *cp = mintrace__v1__checkpoint__unpack(NULL, env->payload.len, env->payload.data);
     uint64_t size = cp->tree_size;
-    cp->root.data[0] ^= 1;
+    change(cp);
     size_t plen, elen;
     uint8_t *p = mt_message_pack(&cp->base, &plen), *e2;
-    assert_int_equal(mt_envelope_seal(&fx->w->stranger, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR,
-                                      MT_PAYLOAD_CHECKPOINT, p, plen, &e2, &elen),
+    assert_int_equal(mt_envelope_seal(by, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR, MT_PAYLOAD_CHECKPOINT, p,
+                                      plen, &e2, &elen),
                      0);
     free(m->b);
     *m = (msg){e2, elen};
     free(p);
     mintrace__v1__checkpoint__free_unpacked(cp, NULL);
     mintrace__v1__envelope__free_unpacked(env, NULL);
+    return size;
+}
+
+static void flip_root(Mintrace__V1__Checkpoint *cp) { cp->root.data[0] ^= 1; }
+static void next_registry_version(Mintrace__V1__Checkpoint *cp) { cp->registry_version += 1; }
+
+/* A checkpoint whose root was changed (or signed by a stranger): FORGED_CHECKPOINT. */
+static void test_forged_checkpoint(void **state) {
+    fixture *fx = *state;
+    history h = history_copy(&fx->h);
+    uint64_t size = resign_checkpoint(&h, 1, flip_root, &fx->w->stranger);
     mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
     expect_first(a, "FORGED_CHECKPOINT", (int64_t)size - 1);
     mt_audit_free(a);
@@ -522,21 +531,7 @@ static void test_forged_checkpoint(void **state) {
 static void test_checkpoint_wrong_registry_version(void **state) {
     fixture *fx = *state;
     history h = history_copy(&fx->h);
-    msg *m = &h.checkpoints.v[1];
-    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, m->len, m->b);
-    Mintrace__V1__Checkpoint *cp = mintrace__v1__checkpoint__unpack(NULL, env->payload.len, env->payload.data);
-    uint64_t size = cp->tree_size;
-    cp->registry_version += 1;
-    size_t plen, elen;
-    uint8_t *p = mt_message_pack(&cp->base, &plen), *e2;
-    assert_int_equal(mt_envelope_seal(&fx->w->aggregator, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR,
-                                      MT_PAYLOAD_CHECKPOINT, p, plen, &e2, &elen),
-                     0);
-    free(m->b);
-    *m = (msg){e2, elen};
-    free(p);
-    mintrace__v1__checkpoint__free_unpacked(cp, NULL);
-    mintrace__v1__envelope__free_unpacked(env, NULL);
+    uint64_t size = resign_checkpoint(&h, 1, next_registry_version, &fx->w->aggregator);
     mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
     expect_first(a, "FORGED_CHECKPOINT", (int64_t)size - 1);
     mt_audit_free(a);
