@@ -53,37 +53,33 @@ void mt_lineage_free(mt_lineage *g) {
     free(g);
 }
 
-/* The recycled share of take_mg taken from batch now, cut as the ledger cuts it (R2): of Nd when
- * the take holds any, else of all its tracked elements. */
-static share share_of(const mt_ledger *l, const char *batch, uint64_t take_mg) {
+/* The recycled share of take_mg cut from p as the ledger cuts it (R2): of Nd when the take holds
+ * any, else of all its tracked elements. A return from an exited stock is post-consumer once
+ * returned (docs/accounting.md D2), all but the unattributed bucket (XA is never recycled). */
+static share cut(const mt_prov *p, uint64_t take_mg, int returned) {
     share sh = {0};
-    const mt_prov *p = l ? mt_ledger_provenance(l, batch) : NULL;
     mt_prov *t = NULL;
     if (!p || take_mg > p->mass_mg || mt_prov_take(p, take_mg, &t, NULL, NULL, 0) || !t) return sh;
     const char *el = mt_prov_sum(t, "Nd", -1, NULL, NULL) ? "Nd" : NULL;
     sh.known = 1;
     snprintf(sh.element, sizeof(sh.element), "%s", el ? el : "");
     sh.total_mg = mt_prov_sum(t, el, -1, NULL, NULL);
-    sh.pre_mg = mt_prov_sum(t, el, MT_PROV_PRE_CONSUMER, NULL, NULL);
-    sh.post_mg = mt_prov_sum(t, el, MT_PROV_POST_CONSUMER, NULL, NULL);
+    if (returned) {
+        sh.post_mg = sh.total_mg - mt_prov_sum(t, el, -1, MT_PROV_UNATTRIBUTED, NULL);
+    } else {
+        sh.pre_mg = mt_prov_sum(t, el, MT_PROV_PRE_CONSUMER, NULL, NULL);
+        sh.post_mg = mt_prov_sum(t, el, MT_PROV_POST_CONSUMER, NULL, NULL);
+    }
     mt_prov_free(t);
     return sh;
 }
 
-/* The share of a return of take_mg from batch's exited stock: all of it post-consumer once
- * returned (docs/accounting.md D2). */
+static share share_of(const mt_ledger *l, const char *batch, uint64_t take_mg) {
+    return cut(l ? mt_ledger_provenance(l, batch) : NULL, take_mg, 0);
+}
+
 static share return_share_of(const mt_ledger *l, const char *batch, uint64_t take_mg) {
-    share sh = {0};
-    const mt_prov *p = l ? mt_ledger_exited(l, batch) : NULL;
-    mt_prov *t = NULL;
-    if (!p || take_mg > p->mass_mg || mt_prov_take(p, take_mg, &t, NULL, NULL, 0) || !t) return sh;
-    const char *el = mt_prov_sum(t, "Nd", -1, NULL, NULL) ? "Nd" : NULL;
-    sh.known = 1;
-    snprintf(sh.element, sizeof(sh.element), "%s", el ? el : "");
-    sh.total_mg = mt_prov_sum(t, el, -1, NULL, NULL);
-    sh.post_mg = sh.total_mg - mt_prov_sum(t, el, -1, MT_PROV_UNATTRIBUTED, NULL); /* XA is never recycled */
-    mt_prov_free(t);
-    return sh;
+    return cut(l ? mt_ledger_exited(l, batch) : NULL, take_mg, 1);
 }
 
 static void record(mt_lineage *g, const char *batch, const Mintrace__V1__BatchEvent *ev, const char *material,
