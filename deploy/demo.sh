@@ -150,9 +150,8 @@ emit IN-REC-PUNE >"$NET/rec.out" <<JSON
  "outputs":[{"batch_id":"REC-NDPR-2026-019","material":"NdPr-oxide","mass_mg":8500000,"recycled_class":"PRE_CONSUMER",
    "elements":[{"element":"Nd","mass_mg":5700000},{"element":"Pr","mass_mg":1600000}]}]}
 {"kind":"RECYCLE","site":{"country":"IN","region":"IN-MH"},
- "recycle":{"feedstock":"UNTRACKED_POST_CONSUMER","untracked_feedstock_mass_mg":120000000,
-   "untracked_feedstock":[{"element":"Nd","mass_mg":30000000},{"element":"Pr","mass_mg":8000000}],
-   "evidence":[{"kind":"evidence","uri":"https://collect.example/eol-hdd-motors/2026-10"}]},
+ "recycle":{"feedstock":"TRACKED","returns":[{"batch_id":"MAG-N52-2026-0412","mass_mg":120000000}],
+   "evidence":[{"kind":"evidence","uri":"https://collect.example/eol-ev-motors/2036-10"}]},
  "outputs":[{"batch_id":"REC-NDPR-2026-020","material":"NdPr-oxide","mass_mg":40000000,"recycled_class":"POST_CONSUMER",
    "elements":[{"element":"Nd","mass_mg":27000000},{"element":"Pr","mass_mg":7500000}]}]}
 {"kind":"MERGE","site":{"country":"IN","region":"IN-MH"},
@@ -162,7 +161,7 @@ emit IN-REC-PUNE >"$NET/rec.out" <<JSON
 {"kind":"TRANSFER","site":{"country":"IN","region":"IN-MH"},"inputs":[{"batch_id":"REC-NDPR-2026-021","mass_mg":48500000}],
  "transfer":{"destination_facility_id":"IN-MAG-HYD","carrier":"road"}}
 JSON
-step IN-REC-PUNE "RECEIVE swarf, RECYCLE swarf (pre-consumer) and 120 kg end-of-life magnets (post-consumer), MERGE, TRANSFER"
+step IN-REC-PUNE "RECEIVE swarf, RECYCLE swarf (pre-consumer) and 120 kg of the N52 magnets back from scrapped EV motors (post-consumer, a tracked return: the demo compresses ten years into seconds), MERGE, TRANSFER"
 
 say "second-generation magnets from recovered oxide and the rest of the virgin oxide"
 emit IN-MAG-HYD --wait 60 >"$NET/mag2.out" <<JSON
