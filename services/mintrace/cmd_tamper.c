@@ -129,6 +129,7 @@ static int rewrite_event(tlist *l, size_t i, int payload) {
     say_event(payload ? "payload altered" : "signature altered", i, b, blen);
     free(b);
     uint8_t *newpay = NULL;
+    ProtobufCBinaryData orig = env->payload; /* the unpacker's: given back before it frees env */
     if (payload) { /* one more milligram in the first output, or in the first input */
         Mintrace__V1__BatchEvent *ev = mintrace__v1__batch_event__unpack(NULL, env->payload.len, env->payload.data);
         if (ev->n_outputs) ev->outputs[0]->mass_mg += 1;
@@ -143,7 +144,7 @@ static int rewrite_event(tlist *l, size_t i, int payload) {
     }
     size_t elen, len;
     uint8_t *eb = mt_message_pack(&env->base, &elen);
-    if (payload) env->payload = (ProtobufCBinaryData){0, NULL}; /* not the unpacker's to free */
+    env->payload = orig;
     ProtobufCBinaryData old = e->event->envelope;
     e->event->envelope = (ProtobufCBinaryData){elen, eb};
     uint8_t *nb = mt_message_pack(&e->base, &len);
