@@ -67,6 +67,11 @@ void mt_ledger_begin(mt_ledger *l);
 void mt_ledger_commit(mt_ledger *l);
 void mt_ledger_abort(mt_ledger *l);
 
+/* For the auditor only, which verifies every notary signature itself on all cores: while on,
+ * offers check everything about an attestation but its Ed25519 signature. Off by default; a
+ * service that journals must never turn it on. */
+void mt_ledger_set_caller_verifies_notary(mt_ledger *l, int on);
+
 /* The trust root: the governance public key the first registry version must be signed by.
  * Later versions are signed by the key in force: a registry that names a
  * next_governance_public_key hands governance to that key for the version after it. Until a

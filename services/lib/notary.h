@@ -32,6 +32,12 @@ typedef struct mt_attested {
 int mt_attested_open(const mt_registry *reg, const char *network_id, const void *bytes, size_t len, mt_attested *a,
                      mt_verdict *v);
 
+/* mt_attested_open() without the one Ed25519 verification of the notary's signature, which the
+ * caller does itself (the auditor, on all cores): every other check is made. Never for a caller
+ * that does not verify that signature. */
+int mt_attested_open_unsigned(const mt_registry *reg, const char *network_id, const void *bytes, size_t len,
+                              mt_attested *a, mt_verdict *v);
+
 /* Opens bytes that mt_attested_open() already accepted in this process (the ledger's parked
  * events): decodes and computes ids, verifies nothing. Never for bytes from outside. */
 int mt_attested_open_verified(const void *bytes, size_t len, mt_attested *a, mt_verdict *v);

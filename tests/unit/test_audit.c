@@ -912,6 +912,46 @@ static void test_bad_facility_signature_attested(void **state) {
     history_free(&h);
 }
 
+/* An attestation whose notary signature was altered after signing: the ledger's offer leaves
+ * that one verification to the auditor's threads, which name it: BAD_SIGNATURE, rule
+ * BAD_ATTESTATION, at its index, with one thread or several, and nothing else. */
+static void test_bad_notary_signature(void **state) {
+    fixture *fx = *state;
+    for (int threads = 1; threads <= 2; threads++) {
+        history h = history_copy(&fx->h);
+        size_t i = find_event_entry(&h, 17, -1);
+        Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, h.entries.v[i].len, h.entries.v[i].b);
+        Mintrace__V1__Envelope *att =
+            mintrace__v1__envelope__unpack(NULL, e->event->attestation.len, e->event->attestation.data);
+        att->signatures[0]->sig.data[9] ^= 0x04;
+        size_t alen, aelen, len;
+        uint8_t *ab = mt_message_pack(&att->base, &alen);
+        Mintrace__V1__AttestedEvent ae = MINTRACE__V1__ATTESTED_EVENT__INIT;
+        ae.envelope = e->event->envelope;
+        ae.attestation = (ProtobufCBinaryData){alen, ab};
+        uint8_t *aeb = mt_message_pack(&ae.base, &aelen), *entry;
+        mt_decision d = {.kind = MT_DECIDED_ACCEPTED, .index = i, .bytes = aeb, .len = aelen, .source_topic = "t"};
+        unsigned char leaf[32];
+        assert_int_equal(mt_journal_entry(&d, T0, &entry, &len, leaf), 0);
+        free(h.entries.v[i].b);
+        h.entries.v[i] = (msg){entry, len};
+        free(aeb);
+        free(ab);
+        mintrace__v1__envelope__free_unpacked(att, NULL);
+        mintrace__v1__ledger_entry__free_unpacked(e, NULL);
+        list_free(&h.checkpoints); /* they commit to the true entry: keep the point */
+        list_free(&h.receipts);
+        mt_audit *a = audit(fx->w, &h, NULL, 0, threads, 5);
+        expect_first(a, "BAD_SIGNATURE", (int64_t)i);
+        const mt_finding *f;
+        if (mt_audit_findings(a, &f) != 1) print_findings(a);
+        assert_int_equal(mt_audit_findings(a, &f), 1);
+        assert_string_equal(f[0].rule, "BAD_ATTESTATION");
+        mt_audit_free(a);
+        history_free(&h);
+    }
+}
+
 /* An attestation signed by a key no registry knows: UNKNOWN_KEY, rule BAD_ATTESTATION. */
 static void test_unknown_notary(void **state) {
     fixture *fx = *state;
@@ -1005,6 +1045,7 @@ int main(void) {
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_forked),
         cmocka_unit_test(test_bad_facility_signature_attested),
+        cmocka_unit_test(test_bad_notary_signature),
         cmocka_unit_test(test_unknown_notary),
         cmocka_unit_test(test_notary_wrong_role),
         cmocka_unit_test(test_checkpoints_fed_late),
