@@ -14,7 +14,13 @@ cd "$MT_ROOT"
 
 # The schema stays in shared/: without it this test cannot say anything. Under CI that is a
 # failure; on a developer's machine, a loud skip.
-EPCIS_DIR=${MT_EPCIS_DIR:-$MT_ROOT/../shared/epcis}
+# The project's checkout sits beside shared/ (../shared); a clone one level deeper finds it too.
+EPCIS_DIR=${MT_EPCIS_DIR:-}
+if [ -z "$EPCIS_DIR" ]; then
+    EPCIS_DIR=$MT_ROOT/../shared/epcis
+    [ -r "$EPCIS_DIR/EPCIS-JSON-Schema.json" ] || [ ! -r "$MT_ROOT/../../shared/epcis/EPCIS-JSON-Schema.json" ] \
+        || EPCIS_DIR=$MT_ROOT/../../shared/epcis
+fi
 SCHEMA=$EPCIS_DIR/EPCIS-JSON-Schema.json
 if [ ! -r "$SCHEMA" ]; then
     if [ -n "${CI:-}" ]; then
