@@ -35,6 +35,23 @@ static inline void pipe_count(pipe_tally *t, const mt_decision *d) {
     }
 }
 
+/* The simulated network of seed: its registry (verified with the seed's governance key) and,
+ * in *notary, the notary's key pair (mt_keypair_wipe() it). */
+static inline mt_registry *pipe_registry(uint64_t seed, const char *net, mt_keypair *notary) {
+    uint8_t *regb;
+    size_t regl;
+    mt_keypair gov;
+    char err[256];
+    assert_int_equal(mt_sim_registry(seed, net, &regb, &regl), 0);
+    assert_int_equal(mt_sim_key(seed, "governance", &gov), 0);
+    assert_int_equal(mt_sim_key(seed, "NOTARY-1", notary), 0);
+    mt_registry *reg = mt_registry_from_envelope(regb, regl, "sim", gov.pk, net, err, sizeof(err));
+    if (!reg) fail_msg("simulated registry refused: %s", err);
+    free(regb); /* the registry keeps a copy */
+    mt_keypair_wipe(&gov);
+    return reg;
+}
+
 /* One submitted envelope (the n-th) through validate, sign and the ledger at notary time now;
  * the ledger's decisions go to fn. Returns 0, or -1 when out of memory. */
 static inline int pipe_offer(mt_ledger *l, const mt_registry *reg, const mt_keypair *notary, const char *net,

@@ -282,15 +282,8 @@ static double seconds_since(struct timespec *t) {
 
 /* One graph of about `events` events from seed; returns how many were submitted. */
 static size_t run_graph(uint64_t seed, size_t events) {
-    uint8_t *regb;
-    size_t regl;
-    mt_keypair gov, notary;
-    char err[256];
-    assert_int_equal(mt_sim_registry(seed, NET, &regb, &regl), 0);
-    assert_int_equal(mt_sim_key(seed, "governance", &gov), 0);
-    assert_int_equal(mt_sim_key(seed, "NOTARY-1", &notary), 0);
-    mt_registry *reg = mt_registry_from_envelope(regb, regl, "sim", gov.pk, NET, err, sizeof(err));
-    assert_non_null(reg);
+    mt_keypair notary;
+    mt_registry *reg = pipe_registry(seed, NET, &notary);
     /* the graph's shape from its seed: returns 0-60 %, corrections 0-10 %, attacks 0-10 % */
     mt_sim_opts o = {.chains = (int)(events / 16 < 50 ? 50 : events / 16), .returns_pct = (int)(seed * 37 % 61),
                      .corrections_pct = (int)(seed * 13 % 11), .adversarial_pct = (int)(seed * 7 % 11)};
@@ -359,8 +352,6 @@ static size_t run_graph(uint64_t seed, size_t events) {
     mt_ledger_free(p.l);
     mt_sim_free(s);
     mt_registry_destroy(reg);
-    free(regb);
-    mt_keypair_wipe(&gov);
     mt_keypair_wipe(&notary);
     return n;
 }

@@ -11,6 +11,17 @@
 #include "provenance_text.h"
 
 /* Recycled shares, countries and the user-assigned codes come out as a reader expects. */
+/* What mt_provenance_describe() prints for r, as a new string (free()). */
+static char *describe(const Mintrace__V1__ProvenanceRecord *r) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_non_null(fp);
+    mt_provenance_describe(fp, r);
+    fclose(fp);
+    return buf;
+}
+
 static void test_describe_magnet(void **state) {
     (void)state;
     Mintrace__V1__CountryMass br = MINTRACE__V1__COUNTRY_MASS__INIT, in = MINTRACE__V1__COUNTRY_MASS__INIT,
@@ -19,7 +30,6 @@ static void test_describe_magnet(void **state) {
     in.country = "IN", in.mass_mg = 567;
     xr.country = "XR", xr.mass_mg = 100;
     Mintrace__V1__CountryMass *ext[] = {&br, &in, &xr}, *proc[] = {&in};
-    in.mass_mg = 567;
     Mintrace__V1__ElementProvenance nd = MINTRACE__V1__ELEMENT_PROVENANCE__INIT, *els[] = {&nd};
     nd.element = "Nd";
     nd.total_mg = 1000;
@@ -34,11 +44,7 @@ static void test_describe_magnet(void **state) {
     r.mass_mg = 2500000;
     r.ledger_index = 9;
     r.n_elements = 1, r.elements = els;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    mt_provenance_describe(fp, &r);
-    fclose(fp);
+    char *buf = describe(&r);
     assert_non_null(strstr(buf, "MAG-2  2.500 kg sintered-NdFeB-magnet, held by IN-MAG (as of ledger entry 9)"));
     assert_non_null(strstr(buf, "recycled 26.0 % (pre-consumer 16.0 %, post-consumer 10.0 %)"));
     assert_non_null(strstr(buf, "mined in BR 33.3 %, IN 56.7 %, unknown (recovered from untracked scrap) 10.0 %"));
@@ -66,20 +72,14 @@ static void test_describe_mass_balance(void **state) {
     r.mass_mg = 500;
     r.mass_balance = 1;
     r.n_elements = 1, r.elements = els;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    mt_provenance_describe(fp, &r);
-    fclose(fp);
+    char *buf = describe(&r);
     assert_non_null(strstr(buf, "recycled (physical) 20.0 % (pre-consumer 20.0 %, post-consumer 0.0 %)"));
     assert_non_null(strstr(buf, "recycled under mass balance 40.0 % (allocated credits, not physical; "
                                 "pre-consumer 40.0 %, post-consumer 0.0 %)"));
     free(buf);
     /* without mass balance: no such line */
     r.mass_balance = 0;
-    fp = open_memstream(&buf, &len);
-    mt_provenance_describe(fp, &r);
-    fclose(fp);
+    buf = describe(&r);
     assert_null(strstr(buf, "mass balance"));
     assert_null(strstr(buf, "physical"));
     free(buf);

@@ -81,15 +81,8 @@ static int check_third_generation(const mt_ledger *l, int chains) {
  * simulator's grades, yields and custody obey every rule. */
 static void test_every_event_accepted(void **state) {
     (void)state;
-    uint8_t *regb;
-    size_t regl;
-    mt_keypair gov, notary;
-    char err[256];
-    assert_int_equal(mt_sim_registry(3, NET, &regb, &regl), 0);
-    assert_int_equal(mt_sim_key(3, "governance", &gov), 0);
-    assert_int_equal(mt_sim_key(3, "NOTARY-1", &notary), 0);
-    mt_registry *reg = mt_registry_from_envelope(regb, regl, "sim", gov.pk, NET, err, sizeof(err));
-    assert_non_null(reg);
+    mt_keypair notary;
+    mt_registry *reg = pipe_registry(3, NET, &notary);
     mt_ledger *l = mt_ledger_new(NULL);
     mt_sim *s = mt_sim_new(3, NET, 40, T0);
     assert_non_null(s);
@@ -114,8 +107,6 @@ static void test_every_event_accepted(void **state) {
     mt_sim_free(s);
     mt_ledger_free(l);
     mt_registry_destroy(reg);
-    free(regb);
-    mt_keypair_wipe(&gov);
     mt_keypair_wipe(&notary);
 }
 
@@ -164,15 +155,8 @@ static void test_same_seed_same_bytes_with_everything(void **state) {
  * nothing stays parked. */
 static void test_adversarial_reconciles(void **state) {
     (void)state;
-    uint8_t *regb;
-    size_t regl;
-    mt_keypair gov, notary;
-    char err[256];
-    assert_int_equal(mt_sim_registry(5, NET, &regb, &regl), 0);
-    assert_int_equal(mt_sim_key(5, "governance", &gov), 0);
-    assert_int_equal(mt_sim_key(5, "NOTARY-1", &notary), 0);
-    mt_registry *reg = mt_registry_from_envelope(regb, regl, "sim", gov.pk, NET, err, sizeof(err));
-    assert_non_null(reg);
+    mt_keypair notary;
+    mt_registry *reg = pipe_registry(5, NET, &notary);
     mt_sim_opts o = {.chains = 120, .returns_pct = 40, .corrections_pct = 10, .adversarial_pct = 60};
     mt_sim *s = mt_sim_new_opts(5, NET, &o, T0);
     assert_non_null(s);
@@ -208,8 +192,6 @@ static void test_adversarial_reconciles(void **state) {
     mt_sim_free(s);
     mt_ledger_free(l);
     mt_registry_destroy(reg);
-    free(regb);
-    mt_keypair_wipe(&gov);
     mt_keypair_wipe(&notary);
 }
 
