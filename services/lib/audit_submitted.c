@@ -15,7 +15,12 @@
 
 #define PARK_MAX_AGE_DEFAULT 100000 /* ledger.c's default park_max_age */
 
-enum { RT_ACC = 1, RT_DUP = 2, RT_AGG = 4, RT_VAL = 8, RT_SIGN = 16, RT_OTHER = 32 };
+/* How an identity was journaled: accepted, duplicate, rejected by the aggregator (RT_GAP: as
+ * CHAIN_GAP, having waited for its chain predecessor), by validate, by sign, by another stage. */
+enum { RT_ACC = 1, RT_DUP = 2, RT_AGG = 4, RT_GAP = 8, RT_VAL = 16, RT_SIGN = 32, RT_OTHER = 64 };
+/* The ways that show the aggregator opened the event (its registry version journaled) after
+ * reading every earlier message of its facility's validated partition. */
+#define RT_WITNESS (RT_ACC | RT_DUP | RT_GAP)
 
 /* What the journal holds of one identity ('h' + 32 bytes in the store). */
 typedef struct idv {
@@ -270,7 +275,7 @@ int mt_audit_sub_entry(mt_audit_sub *s, const Mintrace__V1__LedgerEntry *e) {
         if (!r) break;
         if (r->stage == MINTRACE__V1__STAGE__STAGE_AGGREGATE) {
             if (attested_envelope(r->original.data, r->original.len, h)) mt_hash(r->original.data, r->original.len, h);
-            journaled(s, h, e->index, RT_AGG);
+            journaled(s, h, e->index, r->code == MINTRACE__V1__REASON_CODE__REASON_CODE_CHAIN_GAP ? RT_GAP : RT_AGG);
         } else {
             mt_hash(r->original.data, r->original.len, h);
             journaled(s, h, e->index,
@@ -470,8 +475,8 @@ int mt_audit_submitted(mt_audit *a, const uint8_t *bytes, size_t len, const char
             s->parts[pi].last_judged = offset;
             memcpy(s->parts[pi].last_judged_hash, h, 32);
         }
-        /* a later accepted event of the same facility, the same way through the stages */
-        if (s->parts[pi].open && (r.routes & ~(uint32_t)(RT_ACC | RT_DUP)) == 0) {
+        /* a later event of the same facility that the aggregator opened: the same way through the stages */
+        if (s->parts[pi].open && (r.routes & ~(uint32_t)RT_WITNESS) == 0) {
             Mintrace__V1__Envelope *env;
             Mintrace__V1__BatchEvent *ev = open_event(bytes, len, &env);
             if (ev) {
