@@ -1573,7 +1573,7 @@ long mt_audit_finish(mt_audit *a) {
     work_drain(a);
     check_provenance(a);
     const mt_finding *sf;
-    long ns = mt_audit_sub_finish(a->sub, a->n_recs, &sf);
+    long ns = mt_audit_sub_finish(a->sub, &sf);
     if (ns < 0) a->oom = 1;
     for (long i = 0; i < ns; i++) {
         where at;

@@ -345,7 +345,7 @@ static void witness(mt_audit_sub *s, size_t pi, const char *facility, int64_t of
     for (size_t i = 0; l && i < l->n;) {
         cand *c = &s->c[l->v[i]];
         /* nothing it waits for was missing when the later event was decided, and the journal went on */
-        if (c->deps < (int64_t)r->min_index && r->max_index + s->after <= n - 1) {
+        if (c->deps < (int64_t)r->min_index && n > r->max_index && n - 1 - r->max_index >= s->after) {
             c->wit_offset = offset;
             c->wit_index = r->max_index;
             memcpy(c->wit_hash, hash, 32);
@@ -610,8 +610,7 @@ static int judge(mt_audit_sub *s, const cand *c) {
     return 0;
 }
 
-long mt_audit_sub_finish(mt_audit_sub *s, uint64_t n_entries, const mt_finding **out) {
-    (void)n_entries;
+long mt_audit_sub_finish(mt_audit_sub *s, const mt_finding **out) {
     *out = NULL;
     if (!s->enabled || !s->t.read) return 0;
     s->t.unjudged_after = s->after;

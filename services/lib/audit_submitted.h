@@ -55,9 +55,9 @@ void mt_audit_sub_free(mt_audit_sub *s);
 /* The replay's hook: one journal entry at its index. Returns 0, or -1 (out of memory, disk). */
 int mt_audit_sub_entry(mt_audit_sub *s, const Mintrace__V1__LedgerEntry *e);
 
-/* Ends the account against a journal of n_entries entries and returns its findings (valid
- * until mt_audit_sub_free) in *out; -1 when out of memory. */
-long mt_audit_sub_finish(mt_audit_sub *s, uint64_t n_entries, const mt_finding **out);
+/* Ends the account (after the rejected topic) and returns the number of its findings, which
+ * are in *out (valid until mt_audit_sub_free); -1 when out of memory or the disk failed. */
+long mt_audit_sub_finish(mt_audit_sub *s, const mt_finding **out);
 
 /* ---- the auditor's side (defined in audit.c and audit_submitted.c) ---- */
 
