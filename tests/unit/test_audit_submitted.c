@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "archive.h"
 #include "audit.h"
+#include "audit_report.h"
 #include "audit_submitted.h"
 #include "codec.h"
 #include "event.h"
@@ -431,6 +434,85 @@ static void test_rejection_skipped(void **state) {
     mt_audit_free(a);
 }
 
+/* Retention deleted the start of a partition: a note, and only what is there is judged. */
+static void test_start_deleted(void **state) {
+    world *w = *state;
+    build(w, -1, -1, 0);
+    char err[256];
+    mt_ledger_conf lc = {.park_max_age = PARK};
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = w->gov.pk, .ledger_conf = &lc, .threads = 1};
+    mt_audit *a = mt_audit_new(&conf, err, sizeof(err));
+    for (size_t i = 0; i < w->entries.n; i++)
+        assert_int_equal(mt_audit_entry(a, w->entries.v[i].b, w->entries.v[i].len, "t.ledger", 0, (int64_t)i), 0);
+    uint64_t there = 0;
+    for (int32_t p = 0; p < NPART; p++) {
+        int64_t low = p == 1 ? 2 : 0;
+        assert_int_equal(mt_audit_submitted_partition(a, "t.events.submitted", p, low, w->next[p]), 0);
+        for (size_t i = 0; i < w->submitted.n; i++)
+            if (w->submitted.v[i].partition == p && w->submitted.v[i].offset >= low) {
+                there++;
+                assert_int_equal(mt_audit_submitted(a, w->submitted.v[i].b, w->submitted.v[i].len,
+                                                    "t.events.submitted", p, w->submitted.v[i].offset),
+                                 0);
+            }
+    }
+    assert_int_equal(mt_audit_rejected_partition(a, "t.rejected", 0, 0, 0), 0);
+    assert_true(mt_audit_finish(a) >= 0);
+    expect_counts(a, there, there, 0, 0);
+    const mt_audit_sub_totals *t = mt_audit_submitted_totals(a);
+    assert_int_equal(t->cut_partitions, 1);
+    assert_string_equal(t->cut, "1@2");
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *fp = open_memstream(&text, &tlen);
+    mt_audit_report_text(fp, a, NULL);
+    fclose(fp);
+    assert_non_null(strstr(text, "note: retention deleted the start of 1 partitions of t.events.submitted (partition@low "
+                                 "watermark: 1@2)"));
+    char want[200];
+    snprintf(want, sizeof(want), "submitted: %llu messages of t.events.submitted = %llu judged + 0 pending + 0 unjudged\n",
+             (unsigned long long)there, (unsigned long long)there);
+    assert_non_null(strstr(text, want));
+    free(text);
+    char *json = mt_audit_report_json(a, NULL);
+    assert_non_null(strstr(json, "\"start_deleted_partitions\": \"1@2\""));
+    free(json);
+    mt_audit_free(a);
+}
+
+/* An archive keeps a partition's watermarks as a record with offset -1 (what `mintrace archive`
+ * writes for events.submitted and rejected), which reads back as written. */
+static int got_record(void *arg, const char *topic, int32_t partition, int64_t offset, const uint8_t *b, size_t len) {
+    (void)topic;
+    int64_t *seen = arg;
+    if (offset == -1 && partition == 4 && len == 16 && b[7] == 3 && b[15] == 9) seen[0]++;
+    if (offset == 0) seen[1]++;
+    return 0;
+}
+
+static void test_archive_watermarks(void **state) {
+    (void)state;
+    char path[] = "/tmp/mt-audit-sub-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    mt_archive_writer aw;
+    char err[256];
+    unsigned char wm[16] = {0};
+    wm[7] = 3;
+    wm[15] = 9;
+    assert_int_equal(mt_archive_create(&aw, path, err, sizeof(err)), 0);
+    assert_int_equal(mt_archive_add(&aw, "t.events.submitted", 0, 0, "x", 1), 0);
+    assert_int_equal(mt_archive_add(&aw, "t.events.submitted", 4, -1, wm, sizeof(wm)), 0);
+    assert_int_equal(mt_archive_close(&aw, err, sizeof(err)), 0);
+    int64_t seen[2] = {0, 0};
+    assert_int_equal(mt_archive_read(path, NULL, got_record, seen, err, sizeof(err)), 0);
+    assert_int_equal(seen[0], 1);
+    assert_int_equal(seen[1], 1);
+    unlink(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_all_judged, setup, teardown),
@@ -440,6 +522,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_garbage_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejection_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_deleted, setup, teardown),
+        cmocka_unit_test(test_archive_watermarks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
