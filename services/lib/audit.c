@@ -1615,11 +1615,11 @@ mt_audit *mt_audit_new(const mt_audit_conf *conf, char *errstr, size_t errstr_si
     a->pub = mt_map_new();
     a->final = mt_map_new();
     a->taint = mt_map_new();
-    a->sub = mt_audit_sub_new(conf->ledger_conf ? conf->ledger_conf->park_max_age : 0, NULL);
-    if (!a->l || !a->stash || !a->pub || !a->final || !a->taint || !a->sub) goto oom;
+    if (!a->l || !a->stash || !a->pub || !a->final || !a->taint) goto oom;
     mt_ledger_set_governance(a->l, a->gov_pk);
     mt_ledger_commit(a->l);
     mt_merkle_frontier_init(&a->tree);
+    if (!(a->sub = mt_audit_sub_new(conf->ledger_conf ? conf->ledger_conf->park_max_age : 0, NULL))) goto oom;
     return a;
 oom:
     snprintf(errstr, errstr_size, "out of memory");
