@@ -1645,12 +1645,12 @@ void mt_audit_free(mt_audit *a) {
         free(a->w[i].s);
         free(a->w[i].r);
     }
+    mt_audit_sub_free(a->sub);
     mt_ledger_free(a->l);
     mt_map_free(a->stash, free);
     mt_map_free(a->pub, free_pub);
     mt_map_free(a->final, free);
     mt_map_free(a->taint, free);
-    mt_audit_sub_free(a->sub);
     for (size_t i = 0; i < a->n_cps; i++) free(a->cps[i].env);
     free(a->cps);
     free(a->recs);

@@ -14,13 +14,6 @@ static void hex32(const unsigned char b[32], char out[65]) {
     mt_hex_encode(b, 32, out);
 }
 
-static const char *role_name(int role) {
-    const char *n = mt_enum_name(&mintrace__v1__facility_role__descriptor, role);
-    return strncmp(n, "FACILITY_ROLE_", 14) == 0 ? n + 14 : n;
-}
-
-/* ---- text ---- */
-
 /* events.submitted's account: submitted = judged + pending + unjudged, and why some are pending. */
 static void submitted_text(FILE *fp, const mt_audit *a) {
     const mt_audit_sub_totals *s = mt_audit_submitted_totals(a);
@@ -39,6 +32,13 @@ static void submitted_text(FILE *fp, const mt_audit *a) {
                 s->pending, s->ambiguous ? ", some submitted more than once" : "",
                 s->rejected_read ? "" : "; the rejected topic was not read from its start");
 }
+
+static const char *role_name(int role) {
+    const char *n = mt_enum_name(&mintrace__v1__facility_role__descriptor, role);
+    return strncmp(n, "FACILITY_ROLE_", 14) == 0 ? n + 14 : n;
+}
+
+/* ---- text ---- */
 
 void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) {
     const mt_audit_totals *t = mt_audit_get_totals(a);
@@ -126,23 +126,6 @@ char *mt_audit_report_json(const mt_audit *a, const mt_audit_run *run) {
     json_object_set_new(tot, "checkpoint_size", json_integer((json_int_t)t->checkpoint_size));
     json_object_set_new(tot, "checkpoint_root", t->checkpoint_size ? json_string(cproot) : json_null());
     json_object_set_new(doc, "totals", tot);
-    const mt_audit_sub_totals *st = mt_audit_submitted_totals(a);
-    if (st->read) {
-        json_t *so = json_object();
-        json_object_set_new(so, "topic", json_string(st->topic));
-        json_object_set_new(so, "submitted", json_integer((json_int_t)st->submitted));
-        json_object_set_new(so, "judged", json_integer((json_int_t)st->judged));
-        json_object_set_new(so, "pending", json_integer((json_int_t)st->pending));
-        json_object_set_new(so, "unjudged", json_integer((json_int_t)st->unjudged));
-        json_object_set_new(so, "ambiguous", json_integer((json_int_t)st->ambiguous));
-        json_object_set_new(so, "unjudged_after", json_integer((json_int_t)st->unjudged_after));
-        json_object_set_new(so, "rejected_read", json_boolean(st->rejected_read));
-        json_object_set_new(so, "start_deleted", json_boolean(st->cut_partitions > 0));
-        json_object_set_new(so, "start_deleted_partitions", jstr_or_null(st->cut));
-        json_object_set_new(doc, "submitted", so);
-    } else {
-        json_object_set_new(doc, "submitted", json_null());
-    }
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
         json_object_set_new(o, "kind", json_string(f[i].kind));
@@ -197,6 +180,23 @@ char *mt_audit_report_json(const mt_audit *a, const mt_audit_run *run) {
         json_array_append_new(fl, o);
     }
     json_object_set_new(doc, "flows", fl);
+    const mt_audit_sub_totals *sub = mt_audit_submitted_totals(a);
+    if (sub->read) {
+        json_t *so = json_object();
+        json_object_set_new(so, "topic", json_string(sub->topic));
+        json_object_set_new(so, "submitted", json_integer((json_int_t)sub->submitted));
+        json_object_set_new(so, "judged", json_integer((json_int_t)sub->judged));
+        json_object_set_new(so, "pending", json_integer((json_int_t)sub->pending));
+        json_object_set_new(so, "unjudged", json_integer((json_int_t)sub->unjudged));
+        json_object_set_new(so, "ambiguous", json_integer((json_int_t)sub->ambiguous));
+        json_object_set_new(so, "unjudged_after", json_integer((json_int_t)sub->unjudged_after));
+        json_object_set_new(so, "rejected_read", json_boolean(sub->rejected_read));
+        json_object_set_new(so, "start_deleted", json_boolean(sub->cut_partitions > 0));
+        json_object_set_new(so, "start_deleted_partitions", jstr_or_null(sub->cut));
+        json_object_set_new(doc, "submitted", so);
+    } else {
+        json_object_set_new(doc, "submitted", json_null());
+    }
     char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
     return s;
@@ -323,19 +323,19 @@ int mt_audit_report_html(FILE *fp, const mt_audit *a, const mt_audit_run *run) {
                 {"signatures verified", t->signatures}};
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         fprintf(fp, "<tr><td>%s</td><td class=\"n\">%" PRIu64 "</td></tr>\n", rows[i].what, rows[i].v);
-    const mt_audit_sub_totals *st = mt_audit_submitted_totals(a);
-    if (st->read) {
+    const mt_audit_sub_totals *sub = mt_audit_submitted_totals(a);
+    if (sub->read) {
         fputs("<tr><td>submitted messages (", fp);
-        esc(fp, st->topic);
+        esc(fp, sub->topic);
         fprintf(fp,
                 ")</td><td class=\"n\">%" PRIu64 "</td></tr>\n<tr><td>of them judged in the journal</td>"
                 "<td class=\"n\">%" PRIu64 "</td></tr>\n<tr><td>pending (may still be in flight)</td>"
                 "<td class=\"n\">%" PRIu64 "</td></tr>\n<tr><td>unjudged (no stage's decision journaled)</td>"
                 "<td class=\"n\">%" PRIu64 "</td></tr>\n",
-                st->submitted, st->judged, st->pending, st->unjudged);
-        if (st->cut_partitions) {
+                sub->submitted, sub->judged, sub->pending, sub->unjudged);
+        if (sub->cut_partitions) {
             fputs("<tr><td>partitions whose start retention deleted (partition@low watermark)</td><td>", fp);
-            esc(fp, st->cut);
+            esc(fp, sub->cut);
             fputs("</td></tr>\n", fp);
         }
     }
