@@ -35,6 +35,7 @@ typedef struct idv {
 typedef struct evv {
     uint64_t index, seq;
     uint32_t accepted, pad;
+    char key_id[40]; /* the key whose chain it is in (accepted events) */
 } evv;
 
 /* A submitted message no journal entry accounts for. */
@@ -52,7 +53,7 @@ typedef struct cand {
     char rej_topic[200], rej_what[120];
     /* a later event of its facility on its partition that proves it reached the aggregator */
     int64_t wit_offset;
-    uint64_t wit_index;
+    uint64_t wit_index, wit_after; /* its index, and the entries the journal holds after it */
     unsigned char wit_hash[32];
 } cand;
 
@@ -206,13 +207,15 @@ static void journaled(mt_audit_sub *s, const unsigned char hash[32], uint64_t in
 }
 
 /* The ledger remembers a decided event by id (the first decision wins, as get_event does). */
-static void remember(mt_audit_sub *s, const unsigned char id[32], uint64_t index, uint64_t seq, int accepted) {
+static void remember(mt_audit_sub *s, const unsigned char id[32], uint64_t index, uint64_t seq, int accepted,
+                     const char *key_id) {
     evv r;
     if (get_rec(s, 'e', id, &r, sizeof(r)) != 0) return;
     memset(&r, 0, sizeof(r));
     r.index = index;
     r.seq = seq;
     r.accepted = (uint32_t)accepted;
+    snprintf(r.key_id, sizeof(r.key_id), "%s", key_id ? key_id : "");
     put_rec(s, 'e', id, &r, sizeof(r));
 }
 
@@ -260,7 +263,7 @@ int mt_audit_sub_entry(mt_audit_sub *s, const Mintrace__V1__LedgerEntry *e) {
         if (ev) {
             unsigned char id[32];
             mt_hash(env->payload.data, env->payload.len, id);
-            remember(s, id, e->index, ev->seq, 1);
+            remember(s, id, e->index, ev->seq, 1, env->signatures[0]->key_id);
             mintrace__v1__batch_event__free_unpacked(ev, NULL);
             mintrace__v1__envelope__free_unpacked(env, NULL);
         }
@@ -287,7 +290,7 @@ int mt_audit_sub_entry(mt_audit_sub *s, const Mintrace__V1__LedgerEntry *e) {
             Mintrace__V1__BatchEvent *ev = r->event_id.len == 32 ? open_event(r->original.data, r->original.len, &env)
                                                                   : NULL;
             if (ev) {
-                remember(s, r->event_id.data, e->index, ev->seq, 0);
+                remember(s, r->event_id.data, e->index, ev->seq, 0, env->signatures[0]->key_id);
                 mintrace__v1__batch_event__free_unpacked(ev, NULL);
                 mintrace__v1__envelope__free_unpacked(env, NULL);
             }
@@ -348,6 +351,7 @@ static void witness(mt_audit_sub *s, size_t pi, const char *facility, int64_t of
         if (c->deps < (int64_t)r->min_index && n > r->max_index && n - 1 - r->max_index >= s->after) {
             c->wit_offset = offset;
             c->wit_index = r->max_index;
+            c->wit_after = n - 1 - r->max_index;
             memcpy(c->wit_hash, hash, 32);
             l->v[i] = l->v[--l->n];
             s->parts[pi].open--;
@@ -359,14 +363,14 @@ static void witness(mt_audit_sub *s, size_t pi, const char *facility, int64_t of
 
 /* What an event waits for in the ledger: its chain predecessor and, a RECEIVE, its TRANSFER.
  * The highest journal index of those, -1 for none, INT64_MAX when one is not journaled. */
-static int64_t deps_of(mt_audit_sub *s, const Mintrace__V1__BatchEvent *ev) {
+static int64_t deps_of(mt_audit_sub *s, const Mintrace__V1__Envelope *env, const Mintrace__V1__BatchEvent *ev) {
     int64_t deps = -1;
     evv r;
     if (ev->seq > 1) {
         /* decided without waiting: the predecessor was rejected (CHAIN_BROKEN_BEFORE) or accepted
-         * with a seq that leaves no gap (the chain head is at least seq - 1) */
+         * in the same key's chain with a seq that leaves no gap (its head is at least seq - 1) */
         if (ev->prev.len != 32 || get_rec(s, 'e', ev->prev.data, &r, sizeof(r)) != 1 ||
-            (r.accepted && r.seq + 1 < ev->seq))
+            (r.accepted && (r.seq + 1 < ev->seq || strcmp(r.key_id, env->signatures[0]->key_id) != 0)))
             return INT64_MAX;
         if ((int64_t)r.index > deps) deps = (int64_t)r.index;
     }
@@ -406,7 +410,7 @@ static int add_cand(mt_audit_sub *s, const unsigned char hash[32], size_t pi, in
         mt_hash(env->payload.data, env->payload.len, id);
         mt_hex_encode(id, 32, c->event_id);
         snprintf(c->facility, sizeof(c->facility), "%s", ev->facility_id);
-        c->deps = deps_of(s, ev);
+        c->deps = deps_of(s, env, ev);
         mintrace__v1__batch_event__free_unpacked(ev, NULL);
         mintrace__v1__envelope__free_unpacked(env, NULL);
     }
@@ -601,10 +605,9 @@ static int judge(mt_audit_sub *s, const cand *c) {
     if (!c->garbage && c->wit_offset >= 0 && !mt_map_get(s->by_hash, c->wit_hash, 32)) {
         finding(s, c, "submitted_not_journaled",
                 "no stage's decision about it was journaled: the later event of %.60s at offset %" PRId64
-                " was accepted at index %" PRIu64
-                " with nothing this one waits for missing, the journal went on %" PRIu64
-                " entries, and the rejected topic holds no rejection of it",
-                c->facility, c->wit_offset, c->wit_index, s->after);
+                " was decided at index %" PRIu64 " with nothing this one waits for missing, the journal holds %" PRIu64
+                " entries after it (the bound is %" PRIu64 "), and the rejected topic holds no rejection of it",
+                c->facility, c->wit_offset, c->wit_index, c->wit_after, s->after);
         return 1;
     }
     return 0;
