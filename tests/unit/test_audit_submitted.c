@@ -434,6 +434,34 @@ static void test_rejection_skipped(void **state) {
     mt_audit_free(a);
 }
 
+/* The same bytes submitted twice (a producer's resend), in another partition: judged twice (the
+ * second a duplicate), every copy is accounted for; with one copy not judged, which copy is missing
+ * cannot be told: pending, never a finding. */
+static void test_same_bytes_twice(void **state) {
+    world *w = *state;
+    build(w, -1, -1, 0);
+    msg first = w->submitted.v[12];
+    msg *copy = submit(w, first.b, first.len, first.fac);
+    w->next[copy->partition]--;
+    copy->partition = (first.partition + 1) % NPART;
+    copy->offset = w->next[copy->partition]++;
+    judge(w, copy, 0);
+    mt_audit *a = audit(w, 0);
+    const mt_finding *f;
+    assert_int_equal(mt_audit_findings(a, &f), 0);
+    expect_counts(a, w->submitted.n, w->submitted.n, 0, 0);
+    mt_audit_free(a);
+    /* a third copy, lost */
+    msg *lost = submit(w, first.b, first.len, first.fac);
+    (void)lost;
+    a = audit(w, 0);
+    if (mt_audit_findings(a, &f)) print_findings(a);
+    assert_int_equal(mt_audit_findings(a, &f), 0);
+    expect_counts(a, w->submitted.n, w->submitted.n - 1, 1, 0);
+    assert_int_equal(mt_audit_submitted_totals(a)->ambiguous, 1);
+    mt_audit_free(a);
+}
+
 /* Retention deleted the start of a partition: a note, and only what is there is judged. */
 static void test_start_deleted(void **state) {
     world *w = *state;
@@ -522,6 +550,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_garbage_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejection_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_bytes_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_deleted, setup, teardown),
         cmocka_unit_test(test_archive_watermarks),
     };
