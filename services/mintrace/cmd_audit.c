@@ -265,7 +265,8 @@ static const mt_option audit_opts[] = {
     {"threads", 'T', 1, "audit.threads", "signature threads (default: every online core)"},
     {"registry", 'r', 1, "registry.file", "registry file, to judge events journaled before any registry version"},
     {"governance-key", 'g', 1, "governance.key", "governance public key file (.pub): the trust root"},
-    {"no-submitted", 0, 0, "audit.no_submitted", "do not read events.submitted (every submitted message judged)"},
+    {"no-submitted", 0, 0, "audit.no_submitted",
+     "do not read events.submitted and rejected (no check that every submitted message was judged)"},
     {0},
 };
 
