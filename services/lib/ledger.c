@@ -11,6 +11,7 @@
 #include "map.h"
 #include "massbal.h"
 #include "provenance.h"
+#include "store.h"
 
 #define R(name) MINTRACE__V1__REASON_CODE__REASON_CODE_##name
 #define K(name) MINTRACE__V1__EVENT_KIND__EVENT_KIND_##name
@@ -123,6 +124,12 @@ struct mt_ledger {
     /* what the last offer judged with, so a noted rejection can release parked events too */
     const mt_registry *fallback;
     const char *network_id;
+    /* mt_ledger_spill(): what history makes large, on disk (NULL: everything in RAM) */
+    struct spill *sp;
+    /* Spent batches leave l->batches too. mt_ledger_provenance_root() and _proof() then list
+     * every batch from the store (spilled_leaves()); 0 keeps every batch in RAM, for a
+     * provenance root that iterates l->batches alone. */
+    int spill_batches;
 };
 
 static void *clone(const void *v) {
@@ -130,6 +137,356 @@ static void *clone(const void *v) {
     void *c = malloc(size);
     if (c) memcpy(c, v, size);
     return c;
+}
+
+/* ---- spilling (mt_ledger_spill): values history makes large and that are rarely read again
+ * live in a store on disk, keyed by a one-byte tag of their map and their key. A key is in its
+ * map, or in the store, or in both with the same value (read back from the store and not changed
+ * since): the map decides. Only mt_ledger_commit() writes the store, so abort stays exact. ---- */
+
+#define TAG_BATCH 'b'
+#define TAG_PROV 'p'
+#define TAG_CLAIM 'c'
+#define TAG_EVENT 'e'
+#define TAG_TAKES 't'
+#define TAG_CTAKES 'k'
+#define TAG_MEMO 'm'
+#define TAG_EXITED 'x'
+#define TAG_MADE 'L' /* 'L' + u64 n: the id of the n-th batch made (for the provenance root) */
+
+typedef struct spill {
+    mt_store *store;
+    mt_map *pending;    /* tagged key -> CLEAN (read back from the store) or DIRTY (changed), since the last commit */
+    uint64_t n_made;    /* batches listed under TAG_MADE */
+    uint64_t stored[8]; /* entries in the store per tag, in the order of spill_tags */
+    uint64_t io_errors;
+} spill;
+
+static const char spill_tags[8] = {TAG_BATCH, TAG_PROV, TAG_CLAIM, TAG_EVENT, TAG_TAKES, TAG_CTAKES, TAG_MEMO, TAG_EXITED};
+static char clean_mark, dirty_mark;
+#define CLEAN ((void *)&clean_mark)
+#define DIRTY ((void *)&dirty_mark)
+
+/* The tag of a map whose values spill, or 0. */
+static char tag_of(const mt_ledger *l, const mt_map *m) {
+    if (!l->sp) return 0;
+    if (m == l->batches) return TAG_BATCH;
+    if (m == l->prov) return TAG_PROV;
+    if (m == l->claims) return TAG_CLAIM;
+    if (m == l->events) return TAG_EVENT;
+    if (m == l->takes) return TAG_TAKES;
+    if (m == l->ctakes) return TAG_CTAKES;
+    if (m == l->memos) return TAG_MEMO;
+    if (m == l->exited) return TAG_EXITED;
+    return 0;
+}
+
+static mt_map *map_of(const mt_ledger *l, char tag) {
+    switch (tag) {
+    case TAG_BATCH: return l->batches;
+    case TAG_PROV: return l->prov;
+    case TAG_CLAIM: return l->claims;
+    case TAG_EVENT: return l->events;
+    case TAG_TAKES: return l->takes;
+    case TAG_CTAKES: return l->ctakes;
+    case TAG_MEMO: return l->memos;
+    case TAG_EXITED: return l->exited;
+    default: return NULL;
+    }
+}
+
+/* A store I/O error is handled as out of memory: the transaction must be aborted. Reads reach
+ * the store from const queries too; a ledger is always malloc'd, never itself const. */
+static void spill_failed(const mt_ledger *l) {
+    l->sp->io_errors++;
+    ((mt_ledger *)l)->oom = 1;
+}
+
+/* tag + key in buf (room for 256 bytes) or a malloc'd block (free it when not buf); NULL when
+ * out of memory. */
+static unsigned char *tagged(char tag, const void *key, size_t klen, unsigned char *buf) {
+    unsigned char *t = klen < 256 ? buf : malloc(klen + 1);
+    if (!t) return NULL;
+    t[0] = (unsigned char)tag;
+    memcpy(t + 1, key, klen);
+    return t;
+}
+
+/* The store's count per tag follows its puts and deletes. */
+static int stored_put(spill *sp, const unsigned char *tkey, size_t tlen, const void *v, size_t vlen) {
+    uint64_t before = mt_store_count(sp->store);
+    if (mt_store_put(sp->store, tkey, tlen, v, vlen)) return -1;
+    for (int i = 0; i < 8; i++)
+        if (spill_tags[i] == (char)tkey[0]) sp->stored[i] += mt_store_count(sp->store) - before;
+    return 0;
+}
+
+static int stored_del(spill *sp, const unsigned char *tkey, size_t tlen) {
+    int rc = mt_store_del(sp->store, tkey, tlen);
+    for (int i = 0; rc == 1 && i < 8; i++)
+        if (spill_tags[i] == (char)tkey[0]) sp->stored[i]--;
+    return rc < 0 ? -1 : 0;
+}
+
+/* A value read from the store (a malloc'd copy, or NULL: absent or error). */
+static void *spilled_value(const mt_ledger *l, char tag, const void *key, size_t klen) {
+    unsigned char buf[256], *tk = tagged(tag, key, klen, buf);
+    void *v = NULL;
+    size_t vlen = 0;
+    int rc = tk ? mt_store_get(l->sp->store, tk, klen + 1, &v, &vlen) : -1;
+    if (tk != buf) free(tk);
+    if (rc == 1 && (vlen < sizeof(size_t) || *(size_t *)v != vlen)) { /* not one of ours: cannot be */
+        free(v);
+        rc = -1;
+    }
+    if (rc < 0) spill_failed(l);
+    return rc == 1 ? v : NULL;
+}
+
+/* The value under key in map: every read of a map that spills comes here. A value found in the
+ * store is copied back into the map (the store keeps it: unchanged, it goes back at commit
+ * without a write), marked CLEAN for mt_ledger_commit() to consider. */
+static void *lookup(const mt_ledger *l, mt_map *map, const void *key, size_t klen) {
+    void *v = mt_map_get(map, key, klen);
+    char tag = v ? 0 : tag_of(l, map);
+    if (!tag) return v;
+    if (!(v = spilled_value(l, tag, key, klen))) return NULL;
+    unsigned char buf[256], *tk = tagged(tag, key, klen, buf);
+    if (!tk || mt_map_put(map, key, klen, v) == v) {
+        if (tk && tk != buf) free(tk);
+        free(v);
+        ((mt_ledger *)l)->oom = 1;
+        return NULL;
+    }
+    if (!mt_map_get(l->sp->pending, tk, klen + 1) && mt_map_put(l->sp->pending, tk, klen + 1, CLEAN) == CLEAN)
+        ((mt_ledger *)l)->oom = 1; /* it stays in RAM: no harm but memory */
+    if (tk != buf) free(tk);
+    return v;
+}
+
+/* Marks key of map (if it spills) DIRTY: its value in the map, or its absence, is the truth. */
+static void mark_dirty(mt_ledger *l, const mt_map *map, const void *key, size_t klen) {
+    char tag = tag_of(l, map);
+    if (!tag) return;
+    unsigned char buf[256], *tk = tagged(tag, key, klen, buf);
+    if (!tk || mt_map_put(l->sp->pending, tk, klen + 1, DIRTY) == DIRTY) l->oom = 1;
+    if (tk && tk != buf) free(tk);
+}
+
+/* Whether a batch must stay in RAM: it holds mass, or it is in transit. */
+static int live(const batch *b) {
+    return b->mass_mg > 0 || b->transit_to[0];
+}
+
+/* Whether an entry goes to the store at commit: every value of an event-keyed map and every
+ * exited stock; a batch and its provenance and claim once the batch is spent (a batch not in
+ * RAM is in the store, hence spent). */
+static int should_spill(const mt_ledger *l, char tag, const void *key, size_t klen) {
+    if (tag == TAG_BATCH || tag == TAG_PROV || tag == TAG_CLAIM) {
+        if (!l->spill_batches && tag == TAG_BATCH) return 0;
+        const batch *b = mt_map_get(l->batches, key, klen);
+        return !b || !live(b);
+    }
+    return 1;
+}
+
+/* Lists the batches the undo log shows were made in this transaction under TAG_MADE. */
+static void list_made(mt_ledger *l) {
+    for (size_t i = 0; i < l->n_log; i++) {
+        const undo *u = &l->log[i];
+        if (u->map != l->batches || u->old || !mt_map_get(l->batches, u->key, u->klen)) continue;
+        unsigned char tk[1 + sizeof(uint64_t)] = {TAG_MADE};
+        memcpy(tk + 1, &l->sp->n_made, sizeof(uint64_t));
+        if (mt_store_put(l->sp->store, tk, sizeof(tk), u->key, u->klen)) {
+            spill_failed(l);
+            return;
+        }
+        l->sp->n_made++;
+    }
+}
+
+typedef struct pend {
+    const unsigned char *tkey;
+    size_t tlen;
+    void *mark;
+} pend;
+
+typedef struct pend_list {
+    pend *v;
+    size_t n;
+} pend_list;
+
+static void pend_one(void *arg, const void *key, size_t klen, void *value) {
+    pend_list *pl = arg;
+    pl->v[pl->n++] = (pend){key, klen, value};
+}
+
+/* One pending key at commit: the store and the map made to agree, the value spilled or kept.
+ * Returns 0, or -1 on an I/O error (the key stays pending). */
+static int settle(mt_ledger *l, const pend *p) {
+    char tag = (char)p->tkey[0];
+    mt_map *map = map_of(l, tag);
+    const unsigned char *key = p->tkey + 1;
+    size_t klen = p->tlen - 1;
+    void *cur = map ? mt_map_get(map, key, klen) : NULL;
+    if (!map) return 0;
+    if (!cur) return p->mark == DIRTY ? stored_del(l->sp, p->tkey, p->tlen) : 0;
+    if (!should_spill(l, tag, key, klen)) return stored_del(l->sp, p->tkey, p->tlen); /* RAM decides */
+    if (p->mark == DIRTY && stored_put(l->sp, p->tkey, p->tlen, cur, *(const size_t *)cur)) return -1;
+    mt_map_remove(map, key, klen);
+    free(cur);
+    return 0;
+}
+
+/* At commit: the batches made are listed, and every key read back or changed since the last
+ * commit is settled. */
+static void spill_commit(mt_ledger *l) {
+    spill *sp = l->sp;
+    list_made(l);
+    for (size_t i = 0; i < l->n_log; i++) mark_dirty(l, l->log[i].map, l->log[i].key, l->log[i].klen);
+    size_t n = mt_map_count(sp->pending);
+    if (!n) return;
+    pend_list pl = {malloc(n * sizeof(pend)), 0};
+    mt_map *next = mt_map_new();
+    if (!pl.v || !next) { /* out of memory: everything stays pending */
+        free(pl.v);
+        mt_map_free(next, NULL);
+        return;
+    }
+    mt_map_foreach(sp->pending, pend_one, &pl);
+    for (size_t i = 0; i < pl.n; i++)
+        if (settle(l, &pl.v[i])) {
+            sp->io_errors++;
+            mt_map_put(next, pl.v[i].tkey, pl.v[i].tlen, DIRTY); /* again at the next commit */
+        }
+    free(pl.v);
+    mt_map_free(sp->pending, NULL);
+    sp->pending = next;
+}
+
+static void spill_free(mt_ledger *l) {
+    if (!l->sp) return;
+    mt_store_close(l->sp->store);
+    mt_map_free(l->sp->pending, NULL);
+    free(l->sp);
+    l->sp = NULL;
+}
+
+int mt_ledger_spill(mt_ledger *l, const char *dir, char *err, size_t errlen) {
+    if (l->sp || l->next_index || l->n_log || mt_map_count(l->batches) || mt_map_count(l->events)) {
+        snprintf(err, errlen, "spill: the ledger must be new (call it before the first offer or replay)");
+        return -1;
+    }
+    spill *sp = calloc(1, sizeof(*sp));
+    if (!sp || !(sp->pending = mt_map_new())) {
+        free(sp);
+        snprintf(err, errlen, "spill: out of memory");
+        return -1;
+    }
+    if (!(sp->store = mt_store_open(dir, err, errlen))) {
+        mt_map_free(sp->pending, NULL);
+        free(sp);
+        return -1;
+    }
+    l->sp = sp;
+    l->spill_batches = 1;
+    return 0;
+}
+
+/* ---- the provenance root while spent batches are in the store (l->spill_batches): the batches
+ * are listed under TAG_MADE as they are made. This goes once the root no longer iterates
+ * l->batches. ---- */
+
+typedef struct made_leaf {
+    char *id;
+    unsigned char leaf[MT_HASH_LEN];
+} made_leaf;
+
+static int by_made_id(const void *a, const void *b) {
+    return strcmp(((const made_leaf *)a)->id, ((const made_leaf *)b)->id);
+}
+
+/* The state leaf of batch id, wherever the batch is. Returns 0, or -1 (error, or no such batch). */
+static int made_leaf_of(const mt_ledger *l, const void *id, size_t idlen, made_leaf *m) {
+    const batch *b = mt_map_get(l->batches, id, idlen);
+    void *copy = b ? NULL : spilled_value(l, TAG_BATCH, id, idlen);
+    if (copy) b = copy;
+    if (!b || !(m->id = strdup(b->id))) {
+        free(copy);
+        return -1;
+    }
+    (void)mt_prov_state_leaf(b->id, b->prov_commit, m->leaf);
+    free(copy);
+    return 0;
+}
+
+static void made_free(made_leaf *v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) free(v[i].id);
+    free(v);
+}
+
+/* Every batch made (listed, and made in this transaction), sorted by id; NULL on error. */
+static made_leaf *made_leaves(const mt_ledger *l, size_t *n) {
+    size_t cap = (size_t)l->sp->n_made + l->n_log + 1;
+    made_leaf *v = calloc(cap, sizeof(*v));
+    *n = 0;
+    for (uint64_t i = 0; v && i < l->sp->n_made; i++) {
+        unsigned char tk[1 + sizeof(uint64_t)] = {TAG_MADE};
+        memcpy(tk + 1, &i, sizeof(i));
+        void *id = NULL;
+        size_t idlen = 0;
+        int rc = mt_store_get(l->sp->store, tk, sizeof(tk), &id, &idlen);
+        if (rc == 1) rc = made_leaf_of(l, id, idlen, &v[*n]) ? -1 : 1;
+        free(id);
+        if (rc != 1) goto fail;
+        (*n)++;
+    }
+    for (size_t i = 0; v && i < l->n_log; i++) { /* made in this transaction: listed at commit */
+        const undo *u = &l->log[i];
+        if (u->map != l->batches || u->old || !mt_map_get(l->batches, u->key, u->klen)) continue;
+        if (made_leaf_of(l, u->key, u->klen, &v[*n])) goto fail;
+        (*n)++;
+    }
+    if (v) qsort(v, *n, sizeof(*v), by_made_id);
+    return v;
+fail:
+    made_free(v, *n);
+    return NULL;
+}
+
+/* The leaves of made_leaves() as one array for merkle.h; NULL when out of memory. */
+static unsigned char (*made_hashes(const made_leaf *v, size_t n))[MT_HASH_LEN] {
+    unsigned char (*leaves)[MT_HASH_LEN] = malloc((n + 1) * MT_HASH_LEN);
+    for (size_t i = 0; leaves && i < n; i++) memcpy(leaves[i], v[i].leaf, MT_HASH_LEN);
+    return leaves;
+}
+
+static int spilled_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]) {
+    size_t n;
+    made_leaf *v = made_leaves(l, &n);
+    unsigned char (*leaves)[MT_HASH_LEN] = v ? made_hashes(v, n) : NULL;
+    if (leaves) mt_merkle_root((const unsigned char(*)[MT_HASH_LEN])leaves, n, out);
+    made_free(v, n);
+    free(leaves);
+    return leaves ? 0 : -1;
+}
+
+static int spilled_proof(const mt_ledger *l, const char *batch_id, uint64_t *leaf_index, uint64_t *leaf_count,
+                         unsigned char (*path)[MT_HASH_LEN], size_t *path_len) {
+    size_t n;
+    made_leaf *v = made_leaves(l, &n);
+    unsigned char (*leaves)[MT_HASH_LEN] = v ? made_hashes(v, n) : NULL;
+    int rc = leaves ? 1 : -1;
+    made_leaf want = {(char *)batch_id, {0}}, *hit = leaves ? bsearch(&want, v, n, sizeof(*v), by_made_id) : NULL;
+    if (hit) {
+        *leaf_index = (uint64_t)(hit - v);
+        *leaf_count = n;
+        rc = mt_merkle_inclusion_proof((const unsigned char(*)[MT_HASH_LEN])leaves, n, *leaf_index, path, path_len) ? -1
+                                                                                                                    : 0;
+    }
+    made_free(v, n);
+    free(leaves);
+    return rc;
 }
 
 /* Records that key held old (NULL: was absent) before this transaction changed it. */
@@ -150,7 +507,7 @@ static int log_undo(mt_ledger *l, mt_map *map, const void *key, size_t klen, voi
 
 /* Sets key to value (taking it) and remembers what was there, for mt_ledger_abort(). */
 static void put(mt_ledger *l, mt_map *map, const void *key, size_t klen, void *value) {
-    if (log_undo(l, map, key, klen, mt_map_get(map, key, klen))) {
+    if (log_undo(l, map, key, klen, lookup(l, map, key, klen))) {
         l->oom = 1;
         free(value);
         return;
@@ -164,7 +521,7 @@ static void put(mt_ledger *l, mt_map *map, const void *key, size_t klen, void *v
 
 /* A writable copy of the value under key (the old one stays in the undo log), or NULL. */
 static void *writable(mt_ledger *l, mt_map *map, const void *key, size_t klen) {
-    void *cur = mt_map_get(map, key, klen);
+    void *cur = lookup(l, map, key, klen);
     if (!cur) return NULL;
     void *c = clone(cur);
     if (!c) {
@@ -177,7 +534,7 @@ static void *writable(mt_ledger *l, mt_map *map, const void *key, size_t klen) {
 
 /* Removes key, remembering its value for mt_ledger_abort(). */
 static void remove_undoable(mt_ledger *l, mt_map *map, const void *key, size_t klen) {
-    void *cur = mt_map_get(map, key, klen);
+    void *cur = lookup(l, map, key, klen);
     if (!cur) return;
     if (log_undo(l, map, key, klen, cur)) {
         l->oom = 1;
@@ -191,6 +548,7 @@ void mt_ledger_begin(mt_ledger *l) {
 }
 
 void mt_ledger_commit(mt_ledger *l) {
+    if (l->sp) spill_commit(l);
     for (size_t i = 0; i < l->n_log; i++) {
         free(l->log[i].old);
         free(l->log[i].key);
@@ -209,6 +567,7 @@ void mt_ledger_abort(mt_ledger *l) {
         undo *u = &l->log[--l->n_log];
         void *cur = u->old ? mt_map_put(u->map, u->key, u->klen, u->old) : mt_map_remove(u->map, u->key, u->klen);
         free(cur);
+        mark_dirty(l, u->map, u->key, u->klen); /* the value restored may differ from the store's */
         free(u->key);
     }
     l->next_index = l->txn_next_index;
@@ -248,6 +607,7 @@ mt_ledger *mt_ledger_new(const mt_ledger_conf *conf) {
 
 void mt_ledger_free(mt_ledger *l) {
     if (!l) return;
+    spill_free(l);
     mt_ledger_commit(l);
     free(l->log);
     mt_map_free(l->batches, free);
@@ -298,25 +658,30 @@ uint64_t mt_ledger_next_index(const mt_ledger *l) {
 }
 
 static batch *get_batch(const mt_ledger *l, const char *id) {
-    return mt_map_get(l->batches, id, strlen(id));
+    return lookup(l, l->batches, id, strlen(id));
 }
 
 static evrec *get_event(const mt_ledger *l, const unsigned char id[MT_HASH_LEN]) {
-    return mt_map_get(l->events, id, MT_HASH_LEN);
+    return lookup(l, l->events, id, MT_HASH_LEN);
 }
 
 static const mt_prov *get_prov(const mt_ledger *l, const char *id) {
-    return mt_map_get(l->prov, id, strlen(id));
+    return lookup(l, l->prov, id, strlen(id));
 }
 
 static const mt_prov *get_claim(const mt_ledger *l, const char *id) {
-    return mt_map_get(l->claims, id, strlen(id));
+    return lookup(l, l->claims, id, strlen(id));
+}
+
+/* What an event took (takes) or took of the claims (ctakes), while it can be corrected. */
+static const takes *get_takes(const mt_ledger *l, mt_map *map, const unsigned char id[MT_HASH_LEN]) {
+    return lookup(l, map, id, MT_HASH_LEN);
 }
 
 /* The exited stock of batch id: the cells its standing EXITs took, less what standing RECYCLEs
  * returned (rule 13a of docs/ledger.md); NULL when no standing EXIT took anything from it. */
 static const mt_prov *get_exited(const mt_ledger *l, const char *id) {
-    return mt_map_get(l->exited, id, strlen(id));
+    return lookup(l, l->exited, id, strlen(id));
 }
 
 /* The returns of a RECYCLE (RecycleDetail.returns), or none. */
@@ -620,7 +985,7 @@ static int oom_text(const char *err) {
  * its outputs' claims (if any) are emptied. */
 static int correction_claims(const mt_ledger *l, const evrec *x, const unsigned char *xid, effects *fx, char *err,
                              size_t errsize) {
-    const takes *tk = mt_map_get(l->ctakes, xid, MT_HASH_LEN);
+    const takes *tk = get_takes(l, l->ctakes, xid);
     fx->cleft = calloc((size_t)x->n_in + 1, sizeof(mt_prov *));
     fx->cout = calloc((size_t)x->n_out + 1, sizeof(mt_prov *));
     if (!fx->cleft || !fx->cout) return -2;
@@ -704,7 +1069,7 @@ static int stocks_alloc(effects *fx, size_t n) {
 static int compute_stocks(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, effects *fx, char *err,
                           size_t errsize) {
     const evrec *x = ev->kind == K(CORRECTION) ? get_event(l, ev->correction->corrected_event_id.data) : NULL;
-    const takes *tk = x ? mt_map_get(l->takes, ev->correction->corrected_event_id.data, MT_HASH_LEN) : NULL;
+    const takes *tk = x ? get_takes(l, l->takes, ev->correction->corrected_event_id.data) : NULL;
     if (ev->kind == K(EXIT) || (x && x->kind == K(EXIT))) {
         if (stocks_alloc(fx, x ? (size_t)x->n_in : ev->n_inputs)) return -2;
         for (size_t k = 0; k < fx->n_stock; k++) {
@@ -750,7 +1115,7 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
     memset(fx, 0, sizeof(*fx));
     if (kind == K(CORRECTION)) {
         const evrec *x = get_event(l, ev->correction->corrected_event_id.data);
-        const takes *tk = mt_map_get(l->takes, ev->correction->corrected_event_id.data, MT_HASH_LEN);
+        const takes *tk = get_takes(l, l->takes, ev->correction->corrected_event_id.data);
         fx->left = calloc((size_t)x->n_in + 1, sizeof(mt_prov *));
         fx->out = calloc((size_t)x->n_out + 1, sizeof(mt_prov *));
         if (!fx->left || !fx->out) goto oom;
@@ -1181,7 +1546,7 @@ static int decide(mt_ledger *l, const mt_registry *reg, const mt_attested *a, mt
                              .facility = mt_registry_find_facility(reg, fac),
                              .account = mt_map_get(l->accounts, fac, strlen(fac)),
                              .voided = a->ev->kind == K(CORRECTION)
-                                           ? mt_map_get(l->memos, a->ev->correction->corrected_event_id.data, MT_HASH_LEN)
+                                           ? lookup(l, l->memos, a->ev->correction->corrected_event_id.data, MT_HASH_LEN)
                                            : NULL};
         int prc = compute_effects(l, a->ev, &mb, &fx, err, sizeof(err));
         if (prc == 0 && mt_massbal_apply(&mb, mt_massbal_covers(&mb) ? fx.cout : NULL, &fx.mb) < 0) {
@@ -1696,6 +2061,7 @@ static unsigned char (*state_leaves(const mt_ledger *l, root_q *q))[MT_HASH_LEN]
 }
 
 int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]) {
+    if (l->spill_batches) return spilled_root(l, out); /* spill: spent batches are not in l->batches */
     root_q q;
     unsigned char (*leaves)[MT_HASH_LEN] = state_leaves(l, &q);
     if (!leaves) return -1;
@@ -1707,6 +2073,7 @@ int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]
 
 int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_t *leaf_index, uint64_t *leaf_count,
                                unsigned char (*path)[MT_HASH_LEN], size_t *path_len) {
+    if (l->spill_batches) return spilled_proof(l, batch_id, leaf_index, leaf_count, path, path_len); /* spill */
     root_q q;
     unsigned char (*leaves)[MT_HASH_LEN] = state_leaves(l, &q);
     if (!leaves) return -1;
@@ -1720,6 +2087,39 @@ int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_
     free(leaves);
     free(q.v);
     return rc;
+}
+
+/* ---- what the state costs ---- */
+
+typedef struct bytes_q {
+    uint64_t bytes;
+} bytes_q;
+
+static void bytes_one(void *arg, const void *key, size_t klen, void *value) {
+    (void)key;
+    bytes_q *q = arg;
+    q->bytes += klen + *(const size_t *)value;
+}
+
+void mt_ledger_stats(const mt_ledger *l, mt_ledger_stats_t *st) {
+    memset(st, 0, sizeof(*st));
+    mt_map *const maps[] = {l->batches, l->prov, l->claims, l->events, l->takes, l->ctakes,
+                            l->memos,   l->exited, l->chains, l->parked, l->accounts};
+    size_t *const counts[] = {&st->batches, &st->prov,   &st->claims, &st->events, &st->takes,   &st->ctakes,
+                              &st->memos,   &st->exited, &st->chains, &st->parked, &st->accounts};
+    bytes_q q = {0};
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        *counts[i] = mt_map_count(maps[i]);
+        mt_map_foreach(maps[i], bytes_one, &q);
+    }
+    st->ram_bytes = q.bytes;
+    if (!l->sp) return;
+    uint64_t *const stored[] = {&st->spilled_batches, &st->spilled_prov,  &st->spilled_claims, &st->spilled_events,
+                                &st->spilled_takes,   &st->spilled_ctakes, &st->spilled_memos,  &st->spilled_exited};
+    for (int i = 0; i < 8; i++) *stored[i] = l->sp->stored[i];
+    st->store_entries = mt_store_count(l->sp->store);
+    st->store_disk_bytes = mt_store_disk_bytes(l->sp->store);
+    st->store_errors = l->sp->io_errors;
 }
 
 /* ---- for the auditor ---- */
