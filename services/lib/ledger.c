@@ -140,9 +140,12 @@ static void *clone(const void *v) {
 }
 
 /* ---- spilling (mt_ledger_spill): values history makes large and that are rarely read again
- * live in a store on disk, keyed by a one-byte tag of their map and their key. A key is in its
- * map, or in the store, or in both with the same value (read back from the store and not changed
- * since): the map decides. Only mt_ledger_commit() writes the store, so abort stays exact. ---- */
+ * live in a store on disk, keyed by a one-byte tag of their map and their key. Only
+ * mt_ledger_commit() writes the store, so abort stays exact. After a commit a key is in its map
+ * or in the store, never both. Between commits, every key read from the store or written has
+ * flags in sp->pending, and for such a key the map alone is the truth (the store may hold an
+ * older copy, or the same one: read back and unchanged, it leaves RAM at commit without a
+ * write). ---- */
 
 #define TAG_BATCH 'b'
 #define TAG_PROV 'p'
@@ -156,16 +159,16 @@ static void *clone(const void *v) {
 
 typedef struct spill {
     mt_store *store;
-    mt_map *pending;    /* tagged key -> CLEAN (read back from the store) or DIRTY (changed), since the last commit */
+    mt_map *pending;    /* tagged key -> its flags (a pointer: non-NULL), since the last commit */
     uint64_t n_made;    /* batches listed under TAG_MADE */
     uint64_t stored[8]; /* entries in the store per tag, in the order of spill_tags */
     uint64_t io_errors;
 } spill;
 
 static const char spill_tags[8] = {TAG_BATCH, TAG_PROV, TAG_CLAIM, TAG_EVENT, TAG_TAKES, TAG_CTAKES, TAG_MEMO, TAG_EXITED};
-static char clean_mark, dirty_mark;
-#define CLEAN ((void *)&clean_mark)
-#define DIRTY ((void *)&dirty_mark)
+#define FAULTED 1 /* read back from the store: the store holds a copy */
+#define DIRTY 2   /* written (or restored by an abort): the map holds the truth */
+#define ABSENT 4  /* looked for in the store, not there */
 
 /* The tag of a map whose values spill, or 0. */
 static char tag_of(const mt_ledger *l, const mt_map *m) {
@@ -243,23 +246,38 @@ static void *spilled_value(const mt_ledger *l, char tag, const void *key, size_t
     return rc == 1 ? v : NULL;
 }
 
-/* The value under key in map: every read of a map that spills comes here. A value found in the
- * store is copied back into the map (the store keeps it: unchanged, it goes back at commit
- * without a write), marked CLEAN for mt_ledger_commit() to consider. */
+static uintptr_t flags_of(const spill *sp, const unsigned char *tk, size_t tlen) {
+    return (uintptr_t)mt_map_get(sp->pending, tk, tlen);
+}
+
+/* Adds flags to a pending key. Returns 0, or -1 when out of memory. */
+static int add_flags(spill *sp, const unsigned char *tk, size_t tlen, uintptr_t flags) {
+    void *v = (void *)(flags_of(sp, tk, tlen) | flags);
+    return mt_map_put(sp->pending, tk, tlen, v) == v && mt_map_get(sp->pending, tk, tlen) != v ? -1 : 0;
+}
+
+/* The value under key in map: every read of a map that spills comes here. A key with flags has
+ * its truth in the map; any other is looked for in the store, and a value found there is copied
+ * back into the map (FAULTED: the store keeps it). An absence is remembered until the commit
+ * (ABSENT), which alone changes the store. */
 static void *lookup(const mt_ledger *l, mt_map *map, const void *key, size_t klen) {
     void *v = mt_map_get(map, key, klen);
     char tag = v ? 0 : tag_of(l, map);
     if (!tag) return v;
-    if (!(v = spilled_value(l, tag, key, klen))) return NULL;
     unsigned char buf[256], *tk = tagged(tag, key, klen, buf);
-    if (!tk || mt_map_put(map, key, klen, v) == v) {
-        if (tk && tk != buf) free(tk);
-        free(v);
-        ((mt_ledger *)l)->oom = 1;
+    if (!tk || flags_of(l->sp, tk, klen + 1)) {
+        if (!tk) ((mt_ledger *)l)->oom = 1;
+        if (tk != buf) free(tk);
         return NULL;
     }
-    if (!mt_map_get(l->sp->pending, tk, klen + 1) && mt_map_put(l->sp->pending, tk, klen + 1, CLEAN) == CLEAN)
-        ((mt_ledger *)l)->oom = 1; /* it stays in RAM: no harm but memory */
+    v = spilled_value(l, tag, key, klen);
+    if (v && mt_map_put(map, key, klen, v) == v) {
+        free(v);
+        v = NULL;
+        ((mt_ledger *)l)->oom = 1;
+    } else if (add_flags(l->sp, tk, klen + 1, v ? FAULTED : ABSENT)) {
+        ((mt_ledger *)l)->oom = 1;
+    }
     if (tk != buf) free(tk);
     return v;
 }
@@ -269,7 +287,7 @@ static void mark_dirty(mt_ledger *l, const mt_map *map, const void *key, size_t 
     char tag = tag_of(l, map);
     if (!tag) return;
     unsigned char buf[256], *tk = tagged(tag, key, klen, buf);
-    if (!tk || mt_map_put(l->sp->pending, tk, klen + 1, DIRTY) == DIRTY) l->oom = 1;
+    if (!tk || add_flags(l->sp, tk, klen + 1, DIRTY)) l->oom = 1;
     if (tk && tk != buf) free(tk);
 }
 
@@ -308,7 +326,7 @@ static void list_made(mt_ledger *l) {
 typedef struct pend {
     const unsigned char *tkey;
     size_t tlen;
-    void *mark;
+    uintptr_t flags;
 } pend;
 
 typedef struct pend_list {
@@ -318,24 +336,47 @@ typedef struct pend_list {
 
 static void pend_one(void *arg, const void *key, size_t klen, void *value) {
     pend_list *pl = arg;
-    pl->v[pl->n++] = (pend){key, klen, value};
+    pl->v[pl->n++] = (pend){key, klen, (uintptr_t)value};
 }
 
-/* One pending key at commit: the store and the map made to agree, the value spilled or kept.
- * Returns 0, or -1 on an I/O error (the key stays pending). */
+/* Moves the value under tk (tag + key) from its map to the store. 0, or -1 on an I/O error. */
+static int spill_out(mt_ledger *l, mt_map *map, const unsigned char *tk, size_t tlen, int write) {
+    void *cur = mt_map_get(map, tk + 1, tlen - 1);
+    if (write && stored_put(l->sp, tk, tlen, cur, *(const size_t *)cur)) return -1;
+    mt_map_remove(map, tk + 1, tlen - 1);
+    free(cur);
+    return 0;
+}
+
+/* A spent batch leaves with its provenance and claim, even those not changed with it (they are
+ * in RAM alone). */
+static int spill_companions(mt_ledger *l, const unsigned char *tk, size_t tlen) {
+    unsigned char buf[256], *ck = tagged(TAG_PROV, tk + 1, tlen - 1, buf);
+    int rc = ck ? 0 : -1;
+    for (int i = 0; ck && i < 2 && !rc; i++) {
+        ck[0] = i ? TAG_CLAIM : TAG_PROV;
+        mt_map *map = map_of(l, (char)ck[0]);
+        if (!flags_of(l->sp, ck, tlen) && mt_map_get(map, tk + 1, tlen - 1)) rc = spill_out(l, map, ck, tlen, 1);
+    }
+    if (ck && ck != buf) free(ck);
+    return rc;
+}
+
+/* One pending key at commit: the value goes to the store, or stays in RAM alone. Returns 0, or
+ * -1 on an I/O error (the key stays pending). */
 static int settle(mt_ledger *l, const pend *p) {
     char tag = (char)p->tkey[0];
     mt_map *map = map_of(l, tag);
     const unsigned char *key = p->tkey + 1;
     size_t klen = p->tlen - 1;
-    void *cur = map ? mt_map_get(map, key, klen) : NULL;
     if (!map) return 0;
-    if (!cur) return p->mark == DIRTY ? stored_del(l->sp, p->tkey, p->tlen) : 0;
-    if (!should_spill(l, tag, key, klen)) return stored_del(l->sp, p->tkey, p->tlen); /* RAM decides */
-    if (p->mark == DIRTY && stored_put(l->sp, p->tkey, p->tlen, cur, *(const size_t *)cur)) return -1;
-    mt_map_remove(map, key, klen);
-    free(cur);
-    return 0;
+    int in_store = (p->flags & FAULTED) != 0; /* else: never there, or looked for and absent */
+    if (!mt_map_get(map, key, klen)) /* absent: removed, or an absence looked up */
+        return in_store ? stored_del(l->sp, p->tkey, p->tlen) : 0;
+    if (!should_spill(l, tag, key, klen)) /* it stays in RAM, alone */
+        return in_store ? stored_del(l->sp, p->tkey, p->tlen) : 0;
+    if (spill_out(l, map, p->tkey, p->tlen, (p->flags & DIRTY) || !in_store)) return -1;
+    return tag == TAG_BATCH ? spill_companions(l, p->tkey, p->tlen) : 0;
 }
 
 /* At commit: the batches made are listed, and every key read back or changed since the last
@@ -343,7 +384,6 @@ static int settle(mt_ledger *l, const pend *p) {
 static void spill_commit(mt_ledger *l) {
     spill *sp = l->sp;
     list_made(l);
-    for (size_t i = 0; i < l->n_log; i++) mark_dirty(l, l->log[i].map, l->log[i].key, l->log[i].klen);
     size_t n = mt_map_count(sp->pending);
     if (!n) return;
     pend_list pl = {malloc(n * sizeof(pend)), 0};
@@ -357,7 +397,7 @@ static void spill_commit(mt_ledger *l) {
     for (size_t i = 0; i < pl.n; i++)
         if (settle(l, &pl.v[i])) {
             sp->io_errors++;
-            mt_map_put(next, pl.v[i].tkey, pl.v[i].tlen, DIRTY); /* again at the next commit */
+            mt_map_put(next, pl.v[i].tkey, pl.v[i].tlen, (void *)(pl.v[i].flags | DIRTY)); /* again next commit */
         }
     free(pl.v);
     mt_map_free(sp->pending, NULL);
@@ -502,6 +542,7 @@ static int log_undo(mt_ledger *l, mt_map *map, const void *key, size_t klen, voi
     if (!k) return -1;
     memcpy(k, key, klen);
     l->log[l->n_log++] = (undo){map, k, klen, old};
+    mark_dirty(l, map, key, klen); /* from now on the map holds its truth */
     return 0;
 }
 
