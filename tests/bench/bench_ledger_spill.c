@@ -8,7 +8,9 @@
  * worst case for spilling), and the notary's signature is not checked again (as the audit
  * does: the ledger's own work shows). Prints one line per run:
  *
- *   batches mode events seconds events/s rss_kb rss_growth_kb ram_batches ram_events ram_bytes disk_bytes
+ *   batches mode events seconds events/s rss_kb rss_growth_kb ram_batches ram_events ram_bytes disk_bytes root_ms
+ *
+ * (root_ms: one mt_ledger_provenance_root() after the run, as a checkpoint computes it)
  *
  * Usage: bench_ledger_spill [--verify] LIVE N...   e.g. bench_ledger_spill 1000 10000 40000 160000
  *   --verify  check the notary's signature on every offer (as the aggregator does)
@@ -203,10 +205,16 @@ static void run(FILE *stream, uint64_t live, uint64_t batches, int spill, int ve
     mt_ledger_stats(l, &st);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%8llu %-7s %8llu %7.2f %8.0f %8ld %8ld %8zu %8zu %10llu %11llu\n", (unsigned long long)batches,
-           spill ? "spill" : "ram", (unsigned long long)events, secs, (double)events / secs, ru.ru_maxrss,
-           rss_kb() - rss0, st.batches, st.events, (unsigned long long)st.ram_bytes,
-           (unsigned long long)st.store_disk_bytes);
+    long growth = rss_kb() - rss0;
+    struct timespec r0, r1; /* one provenance root over every batch made (a checkpoint) */
+    unsigned char root[MT_HASH_LEN];
+    clock_gettime(CLOCK_MONOTONIC, &r0);
+    if (mt_ledger_provenance_root(l, root)) die("provenance root");
+    clock_gettime(CLOCK_MONOTONIC, &r1);
+    printf("%8llu %-7s %8llu %7.2f %8.0f %8ld %8ld %8zu %8zu %10llu %11llu %7.0f\n", (unsigned long long)batches,
+           spill ? "spill" : "ram", (unsigned long long)events, secs, (double)events / secs, ru.ru_maxrss, growth,
+           st.batches, st.events, (unsigned long long)st.ram_bytes, (unsigned long long)st.store_disk_bytes,
+           (double)(r1.tv_sec - r0.tv_sec) * 1e3 + (double)(r1.tv_nsec - r0.tv_nsec) / 1e6);
     fflush(stdout);
     free(buf);
     mt_ledger_free(l);
@@ -230,7 +238,7 @@ int main(int argc, char **argv) {
     printf("# %llu live batches; the notary's signature %s\n", (unsigned long long)live,
            verify ? "checked on every offer" : "not checked again");
     printf("# batches mode      events seconds events/s  maxrss_kb growth_kb ram_batches ram_events ram_bytes "
-           "disk_bytes\n");
+           "disk_bytes root_ms\n");
     fflush(stdout);
     for (int i = 2; i < argc; i++)
         for (int spill = 0; spill < 2; spill++) {
