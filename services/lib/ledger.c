@@ -127,7 +127,7 @@ struct mt_ledger {
     /* mt_ledger_spill(): what history makes large, on disk (NULL: everything in RAM) */
     struct spill *sp;
     /* Spent batches leave l->batches too. mt_ledger_provenance_root() and _proof() then list
-     * every batch from the store (spilled_leaves()); 0 keeps every batch in RAM, for a
+     * every batch made from the store (made_leaves()); 0 keeps every batch in RAM, for a
      * provenance root that iterates l->batches alone. */
     int spill_batches;
 };
