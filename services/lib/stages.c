@@ -385,6 +385,7 @@ int mt_aggregate_assigned(void *opaque, rd_kafka_t *producer, const rd_kafka_top
         mt_log_error("aggregate: %s", err);
         goto out;
     }
+    if (c->spill_dir) mt_log_info("aggregate: spent batches and decided events go to unlinked files in %s", c->spill_dir);
     if (c->gov_pk) mt_ledger_set_governance(c->ledger, c->gov_pk);
     mt_merkle_frontier_init(&c->tree);
     c->cp_size = 0; /* the next commit checkpoints what the journal holds */
