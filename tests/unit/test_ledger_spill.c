@@ -6,6 +6,7 @@
 
 #include "journal.h"
 #include "ledger.h"
+#include "sim_pipeline.h"
 
 #define NET      FX_NETWORK
 #define TOPIC    "mt.events.attested"
@@ -448,6 +449,117 @@ static void test_spill_refused(void **state) {
     mt_ledger_free(l);
 }
 
+/* ---- a simulated network, with aborts, against the RAM ledger ---- */
+
+typedef struct seen {
+    mt_decision_kind kind[8];
+    uint64_t index[8];
+    mt_reason code[8];
+    size_t n;
+    char changed[128]; /* a batch the last accepted event changed */
+} seen;
+
+static void note(void *arg, const mt_decision *d) {
+    seen *s = arg;
+    if (s->n < 8) {
+        s->kind[s->n] = d->kind;
+        s->index[s->n] = d->index;
+        s->code[s->n] = d->verdict.code;
+    }
+    s->n++;
+    if (d->n_changed) snprintf(s->changed, sizeof(s->changed), "%s", d->changed[d->n_changed - 1]);
+}
+
+/* Offers one envelope to a ledger in a transaction that is aborted and offered again (abort),
+ * then committed. */
+static seen offer_sim(mt_ledger *l, const mt_registry *reg, const mt_keypair *notary, const uint8_t *env, size_t len,
+                      int64_t n, int64_t now, int abort) {
+    seen s = {0};
+    mt_ledger_begin(l);
+    assert_int_equal(pipe_offer(l, reg, notary, "spill-sim", env, len, n, now, note, &s), 0);
+    if (abort) {
+        mt_ledger_abort(l);
+        memset(&s, 0, sizeof(s));
+        mt_ledger_begin(l);
+        assert_int_equal(pipe_offer(l, reg, notary, "spill-sim", env, len, n, now, note, &s), 0);
+    }
+    mt_ledger_commit(l);
+    return s;
+}
+
+static void same_record(mt_ledger *a, mt_ledger *b, const char *id) {
+    Mintrace__V1__ProvenanceRecord *ra = mt_ledger_provenance_record(a, id), *rb = mt_ledger_provenance_record(b, id);
+    assert_true((ra == NULL) == (rb == NULL));
+    if (ra) {
+        size_t la, lb;
+        uint8_t *pa = mt_message_pack(&ra->base, &la), *pb = mt_message_pack(&rb->base, &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(pa, pb, la);
+        free(pa);
+        free(pb);
+    }
+    mt_prov_record_free(ra);
+    mt_prov_record_free(rb);
+}
+
+/* A simulated network with returns, corrections and attacks, every fifth transaction aborted
+ * and offered again, the record of a changed batch read between transactions (from the store,
+ * for a spent one): the spilled ledger decides exactly as the RAM ledger, entry by entry. */
+static void test_simulated_stream_with_aborts(void **state) {
+    (void)state;
+    mt_keypair notary;
+    mt_registry *reg = pipe_registry(11, "spill-sim", &notary);
+    mt_sim_opts o = {.chains = 250, .returns_pct = 40, .corrections_pct = 10, .adversarial_pct = 10};
+    mt_sim *sim = mt_sim_new_opts(11, "spill-sim", &o, 1600000000000LL);
+    assert_non_null(sim);
+    mt_sim_counts want;
+    mt_sim_expected(sim, &want);
+    int64_t now = mt_sim_end_ms(sim) + 60000;
+    mt_ledger_conf conf = {.park_max_age = want.park_tail / 2 > 50 ? want.park_tail / 2 : 50};
+    mt_ledger *l = mt_ledger_new(&conf), *ram = mt_ledger_new(&conf);
+    char err[256];
+    assert_non_null(l);
+    assert_non_null(ram);
+    assert_int_equal(mt_ledger_spill(l, NULL, err, sizeof(err)), 0);
+    uint8_t *env;
+    size_t len, n = 0;
+    const char *fac;
+    while (mt_sim_next(sim, &env, &len, &fac) == 1) {
+        int abort = n % 5 == 3;
+        seen a = offer_sim(l, reg, &notary, env, len, (int64_t)n, now, abort);
+        seen b = offer_sim(ram, reg, &notary, env, len, (int64_t)n, now, abort);
+        free(env);
+        n++;
+        assert_int_equal(a.n, b.n);
+        for (size_t i = 0; i < a.n && i < 8; i++) {
+            assert_int_equal(a.kind[i], b.kind[i]);
+            assert_int_equal(a.index[i], b.index[i]);
+            assert_int_equal(a.code[i], b.code[i]);
+        }
+        if (a.changed[0]) same_record(l, ram, a.changed);
+    }
+    assert_int_equal(mt_ledger_next_index(l), mt_ledger_next_index(ram));
+    assert_int_equal(mt_ledger_parked(l), mt_ledger_parked(ram));
+    unsigned char ra[MT_HASH_LEN], rb[MT_HASH_LEN];
+    assert_int_equal(mt_ledger_provenance_root(l, ra), 0);
+    assert_int_equal(mt_ledger_provenance_root(ram, rb), 0);
+    assert_memory_equal(ra, rb, MT_HASH_LEN);
+    mt_ledger_stats_t s, r;
+    mt_ledger_stats(l, &s);
+    mt_ledger_stats(ram, &r);
+    print_message("%zu envelopes: spilled ledger %zu batches and %zu events in RAM, %" PRIu64
+                  " entries on disk; RAM ledger %zu batches, %zu events\n",
+                  n, s.batches, s.events, s.store_entries, r.batches, r.events);
+    assert_true(s.batches < r.batches);
+    assert_int_equal(s.events, 0);
+    assert_int_equal(s.store_errors, 0);
+    mt_ledger_free(l);
+    mt_ledger_free(ram);
+    mt_sim_free(sim);
+    mt_registry_destroy(reg);
+    mt_keypair_wipe(&notary);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
@@ -458,6 +570,7 @@ int main(void) {
         T(test_return_of_spilled_exited_stock),
         T(test_abort_after_reload),
         T(test_spill_refused),
+        cmocka_unit_test(test_simulated_stream_with_aborts),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
