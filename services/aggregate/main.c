@@ -18,6 +18,8 @@ static const mt_option options[] = {
     {"max-skew-ms", 0, 1, "ledger.max.skew.ms", "event time may run ahead of notary time by this (default 300000)"},
     {"park-max", 0, 1, "ledger.park.max", "events waiting for a dependency, at most (default 10000)"},
     {"park-max-age", 0, 1, "ledger.park.max.age", "journal entries one may wait, at most (default 100000)"},
+    {"spill-dir", 0, 1, "ledger.spill.dir",
+     "keep spent batches and decided events in unlinked files here, not in memory (default: all in memory)"},
     MT_STAGE_OPTIONS,
 };
 
@@ -64,6 +66,7 @@ int main(int argc, char **argv) {
                         .group_id = group ? group : default_group, /* as mt_service_run_stage names it */
                         .key = &s.key,
                         .ledger_conf = &lconf,
+                        .spill_dir = mt_config_get(s.cfg, "ledger.spill.dir"),
                         .gov_pk = s.gov_pk};
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));
     const char *inputs[] = {"events.attested", "rejected", "registry", NULL};

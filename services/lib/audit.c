@@ -1616,6 +1616,10 @@ mt_audit *mt_audit_new(const mt_audit_conf *conf, char *errstr, size_t errstr_si
     a->final = mt_map_new();
     a->taint = mt_map_new();
     if (!a->l || !a->stash || !a->pub || !a->final || !a->taint) goto oom;
+    if (conf->spill && mt_ledger_spill(a->l, conf->spill_dir, errstr, errstr_size)) {
+        mt_audit_free(a);
+        return NULL;
+    }
     mt_ledger_set_governance(a->l, a->gov_pk);
     mt_ledger_commit(a->l);
     mt_merkle_frontier_init(&a->tree);

@@ -55,6 +55,8 @@ typedef struct mt_audit_conf {
     const mt_ledger_conf *ledger_conf;  /* NULL = the defaults (must match the aggregator's) */
     int threads;                        /* signature checkers; 0 = every online core */
     size_t batch;                       /* entries verified per parallel batch; 0 = 4096 */
+    int spill;                          /* the ledger keeps spent state on disk (mt_ledger_spill) */
+    const char *spill_dir;              /* ... in temporary files here; NULL = $TMPDIR or /tmp */
 } mt_audit_conf;
 
 /* Per-material figures, summed over the batches made in the audited history (as made). */

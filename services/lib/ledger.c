@@ -12,6 +12,7 @@
 #include "map.h"
 #include "massbal.h"
 #include "provenance.h"
+#include "store.h"
 
 #define R(name) MINTRACE__V1__REASON_CODE__REASON_CODE_##name
 #define K(name) MINTRACE__V1__EVENT_KIND__EVENT_KIND_##name
@@ -127,6 +128,8 @@ struct mt_ledger {
     /* what the last offer judged with, so a noted rejection can release parked events too */
     const mt_registry *fallback;
     const char *network_id;
+    /* mt_ledger_spill(): what history makes large, on disk (NULL: everything in RAM) */
+    struct spill *sp;
 };
 
 static void *clone(const void *v) {
@@ -134,6 +137,333 @@ static void *clone(const void *v) {
     void *c = malloc(size);
     if (c) memcpy(c, v, size);
     return c;
+}
+
+/* ---- spilling (mt_ledger_spill): values history makes large and that are rarely read again
+ * live in a store on disk, keyed by a one-byte tag of their map and their key. Only
+ * mt_ledger_commit() writes the store, so abort stays exact. After a commit a key is in its map
+ * or in the store, never both. Between commits, every key read from the store or written has
+ * flags in sp->pending, and for such a key the map alone is the truth (the store may hold an
+ * older copy, or the same one: read back and unchanged, it leaves RAM at commit without a
+ * write). ---- */
+
+#define TAG_BATCH 'b'
+#define TAG_PROV 'p'
+#define TAG_CLAIM 'c'
+#define TAG_EVENT 'e'
+#define TAG_TAKES 't'
+#define TAG_CTAKES 'k'
+#define TAG_MEMO 'm'
+#define TAG_EXITED 'x'
+
+typedef struct spill {
+    mt_store *store;
+    mt_map *pending;    /* tagged key -> its flags (a pointer: non-NULL), since the last commit */
+    uint64_t stored[8]; /* entries in the store per tag, in the order of spill_tags */
+    uint64_t io_errors;
+} spill;
+
+static const char spill_tags[8] = {TAG_BATCH, TAG_PROV, TAG_CLAIM, TAG_EVENT, TAG_TAKES, TAG_CTAKES, TAG_MEMO, TAG_EXITED};
+#define FAULTED 1 /* read back from the store: the store holds a copy */
+#define DIRTY 2   /* written (or restored by an abort): the map holds the truth */
+#define ABSENT 4  /* looked for in the store, not there */
+
+/* The tag of a map whose values spill, or 0. */
+static char tag_of(const mt_ledger *l, const mt_map *m) {
+    if (!l->sp) return 0;
+    if (m == l->batches) return TAG_BATCH;
+    if (m == l->prov) return TAG_PROV;
+    if (m == l->claims) return TAG_CLAIM;
+    if (m == l->events) return TAG_EVENT;
+    if (m == l->takes) return TAG_TAKES;
+    if (m == l->ctakes) return TAG_CTAKES;
+    if (m == l->memos) return TAG_MEMO;
+    if (m == l->exited) return TAG_EXITED;
+    return 0;
+}
+
+static mt_map *map_of(const mt_ledger *l, char tag) {
+    switch (tag) {
+    case TAG_BATCH: return l->batches;
+    case TAG_PROV: return l->prov;
+    case TAG_CLAIM: return l->claims;
+    case TAG_EVENT: return l->events;
+    case TAG_TAKES: return l->takes;
+    case TAG_CTAKES: return l->ctakes;
+    case TAG_MEMO: return l->memos;
+    case TAG_EXITED: return l->exited;
+    default: return NULL;
+    }
+}
+
+/* A store I/O error is handled as out of memory: the transaction must be aborted. Reads reach
+ * the store from const queries too; a ledger is always malloc'd, never itself const. */
+static void spill_failed(const mt_ledger *l) {
+    l->sp->io_errors++;
+    ((mt_ledger *)l)->oom = 1;
+}
+
+/* tag + key in buf (room for 256 bytes) or a malloc'd block (free it when not buf); NULL when
+ * out of memory. */
+static unsigned char *tagged(char tag, const void *key, size_t klen, unsigned char *buf) {
+    unsigned char *t = klen < 256 ? buf : malloc(klen + 1);
+    if (!t) return NULL;
+    t[0] = (unsigned char)tag;
+    memcpy(t + 1, key, klen);
+    return t;
+}
+
+/* Values go to disk with their runs of zero bytes (most of the fixed-size ids) as a zero byte and
+ * the run's length: a batch of ~970 bytes takes ~200. Returns the packed bytes (malloc'd), or NULL. */
+static unsigned char *pack_zeros(const unsigned char *v, size_t n, size_t *len) {
+    unsigned char *p = malloc(2 * n + 1);
+    size_t k = 0;
+    for (size_t i = 0; p && i < n;) {
+        if (v[i]) {
+            p[k++] = v[i++];
+            continue;
+        }
+        size_t run = 1;
+        while (i + run < n && run < 255 && !v[i + run]) run++;
+        p[k++] = 0;
+        p[k++] = (unsigned char)run;
+        i += run;
+    }
+    *len = k;
+    return p;
+}
+
+/* The value pack_zeros() packed (malloc'd), or NULL when the bytes are not such a value. */
+static void *unpack_zeros(const unsigned char *p, size_t n) {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i]) {
+            len++;
+        } else if (i + 1 < n && p[i + 1]) {
+            len += p[++i];
+        } else {
+            return NULL;
+        }
+    }
+    unsigned char *v = len >= sizeof(size_t) ? malloc(len) : NULL;
+    for (size_t i = 0, k = 0; v && i < n; i++) {
+        if (p[i]) {
+            v[k++] = p[i];
+        } else {
+            memset(v + k, 0, p[i + 1]);
+            k += p[++i];
+        }
+    }
+    if (v && *(size_t *)v != len) { /* not one of ours: cannot be */
+        free(v);
+        v = NULL;
+    }
+    return v;
+}
+
+/* The store's count per tag follows its puts and deletes. */
+static int stored_put(spill *sp, const unsigned char *tkey, size_t tlen, const void *v, size_t vlen) {
+    uint64_t before = mt_store_count(sp->store);
+    size_t plen;
+    unsigned char *packed = pack_zeros(v, vlen, &plen);
+    int rc = packed ? mt_store_put(sp->store, tkey, tlen, packed, plen) : -1;
+    free(packed);
+    if (rc) return -1;
+    for (int i = 0; i < 8; i++)
+        if (spill_tags[i] == (char)tkey[0]) sp->stored[i] += mt_store_count(sp->store) - before;
+    return 0;
+}
+
+static int stored_del(spill *sp, const unsigned char *tkey, size_t tlen) {
+    int rc = mt_store_del(sp->store, tkey, tlen);
+    for (int i = 0; rc == 1 && i < 8; i++)
+        if (spill_tags[i] == (char)tkey[0]) sp->stored[i]--;
+    return rc < 0 ? -1 : 0;
+}
+
+/* A value read from the store (a malloc'd copy, or NULL: absent or error). */
+static void *spilled_value(const mt_ledger *l, char tag, const void *key, size_t klen) {
+    unsigned char buf[256], *tk = tagged(tag, key, klen, buf);
+    void *packed = NULL, *v = NULL;
+    size_t plen = 0;
+    int rc = tk ? mt_store_get(l->sp->store, tk, klen + 1, &packed, &plen) : -1;
+    if (tk != buf) free(tk);
+    if (rc == 1 && !(v = unpack_zeros(packed, plen))) rc = -1; /* out of memory (or not ours: cannot be) */
+    free(packed);
+    if (rc < 0) spill_failed(l);
+    return rc == 1 ? v : NULL;
+}
+
+static uintptr_t flags_of(const spill *sp, const unsigned char *tk, size_t tlen) {
+    return (uintptr_t)mt_map_get(sp->pending, tk, tlen);
+}
+
+/* Adds flags to a pending key. Returns 0, or -1 when out of memory. */
+static int add_flags(spill *sp, const unsigned char *tk, size_t tlen, uintptr_t flags) {
+    void *v = (void *)(flags_of(sp, tk, tlen) | flags);
+    return mt_map_put(sp->pending, tk, tlen, v) == v && mt_map_get(sp->pending, tk, tlen) != v ? -1 : 0;
+}
+
+/* The value under key in map: every read of a map that spills comes here. A key with flags has
+ * its truth in the map; any other is looked for in the store, and a value found there is copied
+ * back into the map (FAULTED: the store keeps it). An absence is remembered until the commit
+ * (ABSENT), which alone changes the store. */
+static void *lookup(const mt_ledger *l, mt_map *map, const void *key, size_t klen) {
+    void *v = mt_map_get(map, key, klen);
+    char tag = v ? 0 : tag_of(l, map);
+    if (!tag) return v;
+    unsigned char buf[256], *tk = tagged(tag, key, klen, buf);
+    if (!tk || flags_of(l->sp, tk, klen + 1)) {
+        if (!tk) ((mt_ledger *)l)->oom = 1;
+        if (tk != buf) free(tk);
+        return NULL;
+    }
+    v = spilled_value(l, tag, key, klen);
+    if (v && mt_map_put(map, key, klen, v) == v) {
+        free(v);
+        v = NULL;
+        ((mt_ledger *)l)->oom = 1;
+    } else if (add_flags(l->sp, tk, klen + 1, v ? FAULTED : ABSENT)) {
+        ((mt_ledger *)l)->oom = 1;
+    }
+    if (tk != buf) free(tk);
+    return v;
+}
+
+/* Marks key of map (if it spills) DIRTY: its value in the map, or its absence, is the truth. */
+static void mark_dirty(mt_ledger *l, const mt_map *map, const void *key, size_t klen) {
+    char tag = tag_of(l, map);
+    if (!tag) return;
+    unsigned char buf[256], *tk = tagged(tag, key, klen, buf);
+    if (!tk || add_flags(l->sp, tk, klen + 1, DIRTY)) l->oom = 1;
+    if (tk && tk != buf) free(tk);
+}
+
+/* Whether a batch must stay in RAM: it holds mass, or it is in transit. */
+static int live(const batch *b) {
+    return b->mass_mg > 0 || b->transit_to[0];
+}
+
+/* Whether an entry goes to the store at commit: every value of an event-keyed map and every
+ * exited stock; a batch and its provenance and claim once the batch is spent (a batch not in
+ * RAM is in the store, hence spent). */
+static int should_spill(const mt_ledger *l, char tag, const void *key, size_t klen) {
+    if (tag == TAG_BATCH || tag == TAG_PROV || tag == TAG_CLAIM) {
+        const batch *b = mt_map_get(l->batches, key, klen);
+        return !b || !live(b);
+    }
+    return 1;
+}
+
+typedef struct pend {
+    const unsigned char *tkey;
+    size_t tlen;
+    uintptr_t flags;
+} pend;
+
+typedef struct pend_list {
+    pend *v;
+    size_t n;
+} pend_list;
+
+static void pend_one(void *arg, const void *key, size_t klen, void *value) {
+    pend_list *pl = arg;
+    pl->v[pl->n++] = (pend){key, klen, (uintptr_t)value};
+}
+
+/* Moves the value under tk (tag + key) from its map to the store. 0, or -1 on an I/O error. */
+static int spill_out(mt_ledger *l, mt_map *map, const unsigned char *tk, size_t tlen, int write) {
+    void *cur = mt_map_get(map, tk + 1, tlen - 1);
+    if (write && stored_put(l->sp, tk, tlen, cur, *(const size_t *)cur)) return -1;
+    mt_map_remove(map, tk + 1, tlen - 1);
+    free(cur);
+    return 0;
+}
+
+/* A spent batch leaves with its provenance and claim, even those not changed with it (they are
+ * in RAM alone). */
+static int spill_companions(mt_ledger *l, const unsigned char *tk, size_t tlen) {
+    unsigned char buf[256], *ck = tagged(TAG_PROV, tk + 1, tlen - 1, buf);
+    int rc = ck ? 0 : -1;
+    for (int i = 0; ck && i < 2 && !rc; i++) {
+        ck[0] = i ? TAG_CLAIM : TAG_PROV;
+        mt_map *map = map_of(l, (char)ck[0]);
+        if (!flags_of(l->sp, ck, tlen) && mt_map_get(map, tk + 1, tlen - 1)) rc = spill_out(l, map, ck, tlen, 1);
+    }
+    if (ck && ck != buf) free(ck);
+    return rc;
+}
+
+/* One pending key at commit: the value goes to the store, or stays in RAM alone. Returns 0, or
+ * -1 on an I/O error (the key stays pending). */
+static int settle(mt_ledger *l, const pend *p) {
+    char tag = (char)p->tkey[0];
+    mt_map *map = map_of(l, tag);
+    const unsigned char *key = p->tkey + 1;
+    size_t klen = p->tlen - 1;
+    if (!map) return 0;
+    int in_store = (p->flags & FAULTED) != 0; /* else: never there, or looked for and absent */
+    if (!mt_map_get(map, key, klen)) /* absent: removed, or an absence looked up */
+        return in_store ? stored_del(l->sp, p->tkey, p->tlen) : 0;
+    if (!should_spill(l, tag, key, klen)) /* it stays in RAM, alone */
+        return in_store ? stored_del(l->sp, p->tkey, p->tlen) : 0;
+    if (spill_out(l, map, p->tkey, p->tlen, (p->flags & DIRTY) || !in_store)) return -1;
+    return tag == TAG_BATCH ? spill_companions(l, p->tkey, p->tlen) : 0;
+}
+
+/* At commit: every key read back or changed since the last commit is settled. */
+static void spill_commit(mt_ledger *l) {
+    spill *sp = l->sp;
+    size_t n = mt_map_count(sp->pending);
+    if (!n) return;
+    pend_list pl = {malloc(n * sizeof(pend)), 0};
+    mt_map *next = mt_map_new();
+    if (!pl.v || !next) { /* out of memory: everything stays pending */
+        free(pl.v);
+        mt_map_free(next, NULL);
+        return;
+    }
+    mt_map_foreach(sp->pending, pend_one, &pl);
+    for (size_t i = 0; i < pl.n; i++)
+        if (settle(l, &pl.v[i])) {
+            sp->io_errors++;
+            mt_map_put(next, pl.v[i].tkey, pl.v[i].tlen, (void *)(pl.v[i].flags | DIRTY)); /* again next commit */
+        }
+    free(pl.v);
+    mt_map_free(sp->pending, NULL);
+    sp->pending = next;
+}
+
+static void spill_free(mt_ledger *l) {
+    if (!l->sp) return;
+    mt_store_close(l->sp->store);
+    mt_map_free(l->sp->pending, NULL);
+    free(l->sp);
+    l->sp = NULL;
+}
+
+int mt_ledger_spill(mt_ledger *l, const char *dir, char *err, size_t errlen) {
+    if (l->sp || l->next_index || l->n_log || mt_map_count(l->batches) || mt_map_count(l->events)) {
+        snprintf(err, errlen, "spill: the ledger must be new (call it before the first offer or replay)");
+        return -1;
+    }
+    spill *sp = calloc(1, sizeof(*sp));
+    if (!sp || !(sp->pending = mt_map_new())) {
+        free(sp);
+        snprintf(err, errlen, "spill: out of memory");
+        return -1;
+    }
+    mt_state_tree *tree = NULL;
+    if (!(sp->store = mt_store_open(dir, err, errlen)) || !(tree = mt_state_tree_new(dir, err, errlen))) {
+        mt_store_close(sp->store);
+        mt_map_free(sp->pending, NULL);
+        free(sp);
+        return -1;
+    }
+    mt_state_tree_free(l->tree); /* empty: the ledger is new; its file moves to dir too */
+    l->tree = tree;
+    l->sp = sp;
+    return 0;
 }
 
 /* Records that key held old (NULL: was absent) before this transaction changed it. */
@@ -149,12 +479,13 @@ static int log_undo(mt_ledger *l, mt_map *map, const void *key, size_t klen, voi
     if (!k) return -1;
     memcpy(k, key, klen);
     l->log[l->n_log++] = (undo){map, k, klen, old};
+    mark_dirty(l, map, key, klen); /* from now on the map holds its truth */
     return 0;
 }
 
 /* Sets key to value (taking it) and remembers what was there, for mt_ledger_abort(). */
 static void put(mt_ledger *l, mt_map *map, const void *key, size_t klen, void *value) {
-    if (log_undo(l, map, key, klen, mt_map_get(map, key, klen))) {
+    if (log_undo(l, map, key, klen, lookup(l, map, key, klen))) {
         l->oom = 1;
         free(value);
         return;
@@ -168,7 +499,7 @@ static void put(mt_ledger *l, mt_map *map, const void *key, size_t klen, void *v
 
 /* A writable copy of the value under key (the old one stays in the undo log), or NULL. */
 static void *writable(mt_ledger *l, mt_map *map, const void *key, size_t klen) {
-    void *cur = mt_map_get(map, key, klen);
+    void *cur = lookup(l, map, key, klen);
     if (!cur) return NULL;
     void *c = clone(cur);
     if (!c) {
@@ -181,7 +512,7 @@ static void *writable(mt_ledger *l, mt_map *map, const void *key, size_t klen) {
 
 /* Removes key, remembering its value for mt_ledger_abort(). */
 static void remove_undoable(mt_ledger *l, mt_map *map, const void *key, size_t klen) {
-    void *cur = mt_map_get(map, key, klen);
+    void *cur = lookup(l, map, key, klen);
     if (!cur) return;
     if (log_undo(l, map, key, klen, cur)) {
         l->oom = 1;
@@ -201,6 +532,7 @@ void mt_ledger_begin(mt_ledger *l) {
 }
 
 void mt_ledger_commit(mt_ledger *l) {
+    if (l->sp) spill_commit(l);
     for (size_t i = 0; i < l->n_log; i++) {
         free(l->log[i].old);
         free(l->log[i].key);
@@ -220,6 +552,7 @@ void mt_ledger_abort(mt_ledger *l) {
         undo *u = &l->log[--l->n_log];
         void *cur = u->old ? mt_map_put(u->map, u->key, u->klen, u->old) : mt_map_remove(u->map, u->key, u->klen);
         free(cur);
+        mark_dirty(l, u->map, u->key, u->klen); /* the value restored may differ from the store's */
         free(u->key);
         if (u->map == l->batches && u->old) set_leaf(l, u->old); /* its leaf as it was */
     }
@@ -264,6 +597,7 @@ mt_ledger *mt_ledger_new(const mt_ledger_conf *conf) {
 
 void mt_ledger_free(mt_ledger *l) {
     if (!l) return;
+    spill_free(l);
     mt_ledger_commit(l);
     free(l->log);
     mt_map_free(l->batches, free);
@@ -315,25 +649,30 @@ uint64_t mt_ledger_next_index(const mt_ledger *l) {
 }
 
 static batch *get_batch(const mt_ledger *l, const char *id) {
-    return mt_map_get(l->batches, id, strlen(id));
+    return lookup(l, l->batches, id, strlen(id));
 }
 
 static evrec *get_event(const mt_ledger *l, const unsigned char id[MT_HASH_LEN]) {
-    return mt_map_get(l->events, id, MT_HASH_LEN);
+    return lookup(l, l->events, id, MT_HASH_LEN);
 }
 
 static const mt_prov *get_prov(const mt_ledger *l, const char *id) {
-    return mt_map_get(l->prov, id, strlen(id));
+    return lookup(l, l->prov, id, strlen(id));
 }
 
 static const mt_prov *get_claim(const mt_ledger *l, const char *id) {
-    return mt_map_get(l->claims, id, strlen(id));
+    return lookup(l, l->claims, id, strlen(id));
+}
+
+/* What an event took (takes) or took of the claims (ctakes), while it can be corrected. */
+static const takes *get_takes(const mt_ledger *l, mt_map *map, const unsigned char id[MT_HASH_LEN]) {
+    return lookup(l, map, id, MT_HASH_LEN);
 }
 
 /* The exited stock of batch id: the cells its standing EXITs took, less what standing RECYCLEs
  * returned (rule 13a of docs/ledger.md); NULL when no standing EXIT took anything from it. */
 static const mt_prov *get_exited(const mt_ledger *l, const char *id) {
-    return mt_map_get(l->exited, id, strlen(id));
+    return lookup(l, l->exited, id, strlen(id));
 }
 
 /* The returns of a RECYCLE (RecycleDetail.returns), or none. */
@@ -637,7 +976,7 @@ static int oom_text(const char *err) {
  * its outputs' claims (if any) are emptied. */
 static int correction_claims(const mt_ledger *l, const evrec *x, const unsigned char *xid, effects *fx, char *err,
                              size_t errsize) {
-    const takes *tk = mt_map_get(l->ctakes, xid, MT_HASH_LEN);
+    const takes *tk = get_takes(l, l->ctakes, xid);
     fx->cleft = calloc((size_t)x->n_in + 1, sizeof(mt_prov *));
     fx->cout = calloc((size_t)x->n_out + 1, sizeof(mt_prov *));
     if (!fx->cleft || !fx->cout) return -2;
@@ -721,7 +1060,7 @@ static int stocks_alloc(effects *fx, size_t n) {
 static int compute_stocks(const mt_ledger *l, const Mintrace__V1__BatchEvent *ev, effects *fx, char *err,
                           size_t errsize) {
     const evrec *x = ev->kind == K(CORRECTION) ? get_event(l, ev->correction->corrected_event_id.data) : NULL;
-    const takes *tk = x ? mt_map_get(l->takes, ev->correction->corrected_event_id.data, MT_HASH_LEN) : NULL;
+    const takes *tk = x ? get_takes(l, l->takes, ev->correction->corrected_event_id.data) : NULL;
     if (ev->kind == K(EXIT) || (x && x->kind == K(EXIT))) {
         if (stocks_alloc(fx, x ? (size_t)x->n_in : ev->n_inputs)) return -2;
         for (size_t k = 0; k < fx->n_stock; k++) {
@@ -767,7 +1106,7 @@ static int compute_effects(const mt_ledger *l, const Mintrace__V1__BatchEvent *e
     memset(fx, 0, sizeof(*fx));
     if (kind == K(CORRECTION)) {
         const evrec *x = get_event(l, ev->correction->corrected_event_id.data);
-        const takes *tk = mt_map_get(l->takes, ev->correction->corrected_event_id.data, MT_HASH_LEN);
+        const takes *tk = get_takes(l, l->takes, ev->correction->corrected_event_id.data);
         fx->left = calloc((size_t)x->n_in + 1, sizeof(mt_prov *));
         fx->out = calloc((size_t)x->n_out + 1, sizeof(mt_prov *));
         if (!fx->left || !fx->out) goto oom;
@@ -1200,7 +1539,7 @@ static int decide(mt_ledger *l, const mt_registry *reg, const mt_attested *a, mt
                              .facility = mt_registry_find_facility(reg, fac),
                              .account = mt_map_get(l->accounts, fac, strlen(fac)),
                              .voided = a->ev->kind == K(CORRECTION)
-                                           ? mt_map_get(l->memos, a->ev->correction->corrected_event_id.data, MT_HASH_LEN)
+                                           ? lookup(l, l->memos, a->ev->correction->corrected_event_id.data, MT_HASH_LEN)
                                            : NULL};
         int prc = compute_effects(l, a->ev, &mb, &fx, err, sizeof(err));
         if (prc == 0 && mt_massbal_apply(&mb, mt_massbal_covers(&mb) ? fx.cout : NULL, &fx.mb) < 0) {
@@ -1693,6 +2032,39 @@ int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_
     *leaf_index = b->position;
     *leaf_count = mt_state_tree_size(l->tree);
     return mt_state_tree_proof(l->tree, b->position, path, path_len);
+}
+
+/* ---- what the state costs ---- */
+
+typedef struct bytes_q {
+    uint64_t bytes;
+} bytes_q;
+
+static void bytes_one(void *arg, const void *key, size_t klen, void *value) {
+    (void)key;
+    bytes_q *q = arg;
+    q->bytes += klen + *(const size_t *)value;
+}
+
+void mt_ledger_stats(const mt_ledger *l, mt_ledger_stats_t *st) {
+    memset(st, 0, sizeof(*st));
+    mt_map *const maps[] = {l->batches, l->prov, l->claims, l->events, l->takes, l->ctakes,
+                            l->memos,   l->exited, l->chains, l->parked, l->accounts};
+    size_t *const counts[] = {&st->batches, &st->prov,   &st->claims, &st->events, &st->takes,   &st->ctakes,
+                              &st->memos,   &st->exited, &st->chains, &st->parked, &st->accounts};
+    bytes_q q = {0};
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        *counts[i] = mt_map_count(maps[i]);
+        mt_map_foreach(maps[i], bytes_one, &q);
+    }
+    st->ram_bytes = q.bytes;
+    if (!l->sp) return;
+    uint64_t *const stored[] = {&st->spilled_batches, &st->spilled_prov,  &st->spilled_claims, &st->spilled_events,
+                                &st->spilled_takes,   &st->spilled_ctakes, &st->spilled_memos,  &st->spilled_exited};
+    for (int i = 0; i < 8; i++) *stored[i] = l->sp->stored[i];
+    st->store_entries = mt_store_count(l->sp->store);
+    st->store_disk_bytes = mt_store_disk_bytes(l->sp->store);
+    st->store_errors = l->sp->io_errors;
 }
 
 /* ---- for the auditor ---- */

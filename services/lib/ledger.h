@@ -62,6 +62,16 @@ typedef struct mt_ledger mt_ledger;
 mt_ledger *mt_ledger_new(const mt_ledger_conf *conf);
 void mt_ledger_free(mt_ledger *l);
 
+/* Spilling: keeps what the length of history makes large in a store on disk (store.h), in
+ * unlinked files under dir (NULL: $TMPDIR or /tmp), so the ledger's memory is bounded by the live
+ * batches rather than by every batch and event ever decided. At each mt_ledger_commit() the
+ * values the transaction touched or read back go to the store when they are not live: a spent
+ * batch (no mass, not in transit) with its provenance and claim, every event record and what a
+ * correction would give back, and every exited stock. Reads find them there (and keep a copy in
+ * RAM until the next commit). Decisions are the same with or without it. Call on a new ledger,
+ * before the first offer or replay. Returns 0, or -1 with err. */
+int mt_ledger_spill(mt_ledger *l, const char *dir, char *err, size_t errlen);
+
 /* Transactions: begin before offering, then commit (keep) or abort (undo everything offered
  * since begin, including the index and the parking buffer). */
 void mt_ledger_begin(mt_ledger *l);
@@ -159,6 +169,19 @@ int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]
  * batch, or -1 when out of memory. */
 int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_t *leaf_index, uint64_t *leaf_count,
                                unsigned char (*path)[MT_HASH_LEN], size_t *path_len);
+/* What the state costs: entries per map in RAM (and their keys' and values' bytes), and, with
+ * mt_ledger_spill(), entries per map in the store and the store's files. */
+typedef struct mt_ledger_stats_t {
+    size_t batches, prov, claims, events, takes, ctakes, memos, exited, chains, parked, accounts;
+    uint64_t ram_bytes; /* keys and values of every map (not the maps' slots, nor malloc's overhead) */
+    uint64_t spilled_batches, spilled_prov, spilled_claims, spilled_events, spilled_takes, spilled_ctakes,
+        spilled_memos, spilled_exited;
+    uint64_t store_entries;    /* the above, and the list of batches made */
+    uint64_t store_disk_bytes; /* both files, dead records included */
+    uint64_t store_errors;     /* I/O errors met (each one failed its transaction as out of memory) */
+} mt_ledger_stats_t;
+void mt_ledger_stats(const mt_ledger *l, mt_ledger_stats_t *st);
+
 /* The journaled registry version `version` (0: the newest), or NULL if it was never journaled.
  * Valid while the version stays journaled (an abort drops versions of its transaction). */
 const mt_registry *mt_ledger_registry(const mt_ledger *l, uint64_t version);

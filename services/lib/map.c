@@ -61,8 +61,10 @@ static slot *find(const mt_map *m, uint64_t h, const void *key, size_t klen) {
     }
 }
 
+/* Rehashes without the tombstones: doubled when more than half the slots are live, else at the
+ * same size (a map with churn and a steady count must not grow with history). */
 static int grow(mt_map *m) {
-    size_t cap = m->cap * 2;
+    size_t cap = (m->count + 1) * 2 > m->cap ? m->cap * 2 : m->cap;
     slot *old = m->slots, *ns = calloc(cap, sizeof(slot));
     if (!ns) return -1;
     size_t oldcap = m->cap;

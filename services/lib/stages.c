@@ -341,6 +341,7 @@ static int replay_one(void *arg, const rd_kafka_message_t *rkm) {
         r->failed = 1;
         return 1;
     }
+    mt_ledger_commit(r->c->ledger); /* entry by entry: a spilling ledger sends what is spent to disk as it goes */
     r->entries++;
     /* an input at or above the committed offset that is journaled already: skip it once */
     Mintrace__V1__LedgerEntry *e = mintrace__v1__ledger_entry__unpack(NULL, rkm->len, rkm->payload);
@@ -380,6 +381,11 @@ int mt_aggregate_assigned(void *opaque, rd_kafka_t *producer, const rd_kafka_top
     c->ledger = mt_ledger_new(c->ledger_conf);
     c->skip = mt_map_new();
     if (!c->ledger || !c->skip) goto out;
+    if (c->spill_dir && mt_ledger_spill(c->ledger, c->spill_dir, err, sizeof(err))) {
+        mt_log_error("aggregate: %s", err);
+        goto out;
+    }
+    if (c->spill_dir) mt_log_info("aggregate: spent batches and decided events go to unlinked files in %s", c->spill_dir);
     if (c->gov_pk) mt_ledger_set_governance(c->ledger, c->gov_pk);
     mt_merkle_frontier_init(&c->tree);
     c->cp_size = 0; /* the next commit checkpoints what the journal holds */

@@ -18,6 +18,7 @@ typedef struct mt_stage_ctx {
     const char *const *props;
     const char *group_id;    /* aggregate: its consumer group, for the committed offsets */
     const struct mt_ledger_conf *ledger_conf; /* aggregate: NULL = defaults */
+    const char *spill_dir;   /* aggregate: the ledger keeps spent state in files here (mt_ledger_spill); NULL: in RAM */
     const char *prefix;
     char t_submitted[160], t_validated[160], t_attested[160], t_rejected[160], t_ledger[160], t_checkpoints[160],
         t_receipts[160], t_registry[160], t_provenance[160];

@@ -11,7 +11,7 @@
 #include "merkle.h"
 
 #define HASH 32
-#define MAX_PENDING 65536 /* leaves set since the last flush, at most */
+#define MAX_PENDING 8192 /* leaves set since the last flush, at most (384 kB) */
 
 typedef struct pending {
     uint64_t pos, seq; /* seq: the order of the sets, so the last one of a leaf wins */

@@ -10,7 +10,7 @@
  * and it changes whenever that batch's record does. The tree's nodes live in one file, in the
  * in-order layout (leaf p at slot 2p; the node over leaves [j*2^k, (j+1)*2^k) at slot
  * (2j+1)*2^k - 1), read and written with pread/pwrite: the process keeps only the leaves set
- * since the last root (at most 65,536, then they are written out), so its memory does not grow
+ * since the last root (at most 8,192, then they are written out), so its memory does not grow
  * with the number of batches; the file grows by 64 bytes per batch. A root or a proof costs
  * O(changed leaves x log n) node reads and writes, never a pass over every batch.
  *

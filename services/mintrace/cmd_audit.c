@@ -263,6 +263,9 @@ static const mt_option audit_opts[] = {
      "where a clean audit writes the newest verified checkpoint (default: the --trusted-checkpoint file)"},
     {"receipts", 'R', 1, "audit.receipts", "a directory of receipts producers kept (*.receipt): each must be included"},
     {"threads", 'T', 1, "audit.threads", "signature threads (default: every online core)"},
+    {"spill-dir", 0, 1, "audit.spill_dir",
+     "where the ledger keeps spent batches and decided events, in unlinked temporary files (default: $TMPDIR)"},
+    {"no-spill", 0, 0, "audit.no_spill", "keep the whole ledger in memory (faster; memory grows with history)"},
     {"registry", 'r', 1, "registry.file", "registry file, to judge events journaled before any registry version"},
     {"governance-key", 'g', 1, "governance.key", "governance public key file (.pub): the trust root"},
     {"no-submitted", 0, 0, "audit.no_submitted",
@@ -301,7 +304,9 @@ int cmd_audit(int argc, char **argv) {
         mt_log_error("%s", err);
         goto out;
     }
-    mt_audit_conf conf = {.network_id = network, .gov_pk = gov_pk, .registry = reg, .threads = (int)threads};
+    mt_audit_conf conf = {.network_id = network, .gov_pk = gov_pk, .registry = reg, .threads = (int)threads,
+                          .spill = !mt_config_get_bool(s.cfg, "audit.no_spill"),
+                          .spill_dir = mt_config_get(s.cfg, "audit.spill_dir")};
     if (!(a = mt_audit_new(&conf, err, sizeof(err)))) {
         mt_log_error("%s", err);
         goto out;

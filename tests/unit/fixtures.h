@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "event.h"
+#include "ledger.h"
 #include "notary.h"
 #include "registry.h"
 
@@ -330,5 +331,34 @@ static inline uint8_t *fx_attest(const fx_world *w, const mt_keypair *notary, co
     assert_non_null(out);
     return out;
 }
+
+/* ---- ledgers: the same tests with and without spilling to disk ---- */
+
+/* Whether MT_TEST_SPILL is set (and not "0"): ledgers spill to a store under $TMPDIR
+ * (mt_ledger_spill), so a test run both ways checks that spilling changes no decision, record or
+ * root. */
+static inline int fx_spilling(void)
+{
+    const char *on = getenv("MT_TEST_SPILL");
+    return on && *on && strcmp(on, "0") != 0;
+}
+
+/* A new ledger (NULL when out of memory), spilled when fx_spilling(). */
+static inline mt_ledger *fx_ledger_new(const mt_ledger_conf *conf)
+{
+    mt_ledger *l = mt_ledger_new(conf);
+    char err[256];
+    if (l && fx_spilling() && mt_ledger_spill(l, NULL, err, sizeof(err)) != 0) {
+        mt_ledger_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* Runs a group of tests twice: ledgers in RAM, then spilled (fx_spilling()). */
+#define fx_run_group_twice(name, tests, setup, teardown)                                                   \
+    (unsetenv("MT_TEST_SPILL"), cmocka_run_group_tests_name(name, tests, setup, teardown)) |               \
+        (setenv("MT_TEST_SPILL", "1", 1),                                                                  \
+         cmocka_run_group_tests_name(name ", spilled to disk", tests, setup, teardown))
 
 #endif /* MT_TEST_FIXTURES_H */

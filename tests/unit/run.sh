@@ -15,8 +15,9 @@ cd "$(dirname "$0")/../.." || exit 2
 pass=0 fail=0 bad=0
 for t in "$@"; do
     out=$("${run[@]}" "$t" 2>&1); rc=$?
-    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
-    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
+    # a binary may run several groups (test_ledger runs its tests twice): add them up
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | awk '{s += $1} END {if (NR) print s}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | awk '{s += $1} END {if (NR) print s}')
     pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
     if [ "$rc" -eq 0 ] && [ -z "$f" ]; then
         printf '  ok    %-14s %3d tests\n' "$(basename "$t")" "${p:-0}"

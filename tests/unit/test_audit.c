@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fixtures.h" /* fx_spilling(), fx_run_group_twice() */
 #include "audit.h"
 #include "codec.h"
 #include "journal.h"
@@ -256,7 +257,8 @@ static history build(world *w, int chains, int64_t t0) {
 
 static mt_audit *audit(world *w, const history *h, const uint8_t *trusted, size_t tlen, int threads, size_t batch) {
     char err[256];
-    mt_audit_conf conf = {.network_id = NET, .gov_pk = w->gov.pk, .threads = threads, .batch = batch};
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = w->gov.pk, .threads = threads, .batch = batch,
+                          .spill = fx_spilling()};
     mt_audit *a = mt_audit_new(&conf, err, sizeof(err));
     assert_non_null(a);
     for (size_t i = 0; i < h->checkpoints.n; i++)
@@ -833,7 +835,7 @@ static void test_truncated(void **state) {
 
     /* a receipt kept by the producer of the last event */
     char err[256];
-    mt_audit_conf conf = {.network_id = NET, .gov_pk = fx->w->gov.pk};
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = fx->w->gov.pk, .spill = fx_spilling()};
     a = mt_audit_new(&conf, err, sizeof(err));
     for (size_t i = 0; i < h.checkpoints.n; i++)
         mt_audit_checkpoint(a, h.checkpoints.v[i].b, h.checkpoints.v[i].len, "t.checkpoints", 0, (int64_t)i);
@@ -988,7 +990,7 @@ static void test_checkpoints_fed_late(void **state) {
     fixture *fx = *state;
     for (int after_receipts = 0; after_receipts <= 1; after_receipts++) {
         char err[256];
-        mt_audit_conf conf = {.network_id = NET, .gov_pk = fx->w->gov.pk};
+        mt_audit_conf conf = {.network_id = NET, .gov_pk = fx->w->gov.pk, .spill = fx_spilling()};
         mt_audit *a = mt_audit_new(&conf, err, sizeof(err));
         const history *h = &fx->h;
         for (size_t i = 0; i < h->entries.n; i++)
@@ -1051,5 +1053,5 @@ int main(void) {
         cmocka_unit_test(test_checkpoints_fed_late),
         cmocka_unit_test(test_deterministic),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return fx_run_group_twice("audit", tests, setup, teardown);
 }

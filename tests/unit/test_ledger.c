@@ -85,6 +85,7 @@ typedef struct lt {
     size_t n_dec, cap_dec;
     int64_t offset; /* source offset of the next offer */
     int fillers;
+    int txn; /* inside lt_begin() .. lt_commit()/lt_abort(): offers do not commit */
 } lt;
 
 static void lt_registry_msg(lt *t, fx_registry_msg *m, int notary_view)
@@ -130,7 +131,7 @@ static int setup(void **state)
     lt_registry_msg(t, &t->msg_n, 1);
     t->reg = lt_registry_load(t, &t->msg);
     t->reg_n = lt_registry_load(t, &t->msg_n);
-    t->l = mt_ledger_new(NULL);
+    t->l = fx_ledger_new(NULL);
     assert_non_null(t->l);
     t->c_mine = (lt_chain){.kp = &t->mine, .facility = MINE};
     t->c_refiner = (lt_chain){.kp = &t->refiner, .facility = REFINER};
@@ -175,7 +176,7 @@ static int teardown(void **state)
 static void lt_reconf(lt *t, const mt_ledger_conf *conf)
 {
     mt_ledger_free(t->l);
-    t->l = mt_ledger_new(conf);
+    t->l = fx_ledger_new(conf);
     assert_non_null(t->l);
 }
 
@@ -406,11 +407,38 @@ static void lt_record(void *arg, const mt_decision *d)
     assert_int_equal(mt_journal_entry(d, T_JOURNAL, &r->entry, &r->entry_len, leaf), 0);
 }
 
+/* Whether this run spills (fx_ledger_new()): offers and replays then commit one by one, as the
+ * aggregator does, so what they leave behind goes to the store before the next is judged. */
+static int lt_spilling(void)
+{
+    return fx_spilling();
+}
+
+/* A transaction the test opens itself: no offer commits inside it. */
+static void lt_begin(lt *t)
+{
+    mt_ledger_begin(t->l);
+    t->txn = 1;
+}
+
+static void lt_commit(lt *t)
+{
+    mt_ledger_commit(t->l);
+    t->txn = 0;
+}
+
+static void lt_abort(lt *t)
+{
+    mt_ledger_abort(t->l);
+    t->txn = 0;
+}
+
 /* Offers m at topic/partition/offset; returns how many decisions it made. */
 static size_t lt_offer_at(lt *t, const lt_msg *m, const char *topic, int32_t partition, int64_t offset)
 {
     size_t before = t->n_dec;
     assert_int_equal(mt_ledger_offer(t->l, t->reg, NET, m->att, m->att_len, topic, partition, offset, lt_record, t), 0);
+    if (lt_spilling() && !t->txn) mt_ledger_commit(t->l);
     return t->n_dec - before;
 }
 
@@ -1832,7 +1860,7 @@ static void test_abort_restores_state(void **state)
 {
     lt *t = *state;
     char world0[4096], world1[4096];
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
     lt_msg *m2 = lt_transfer(t, &t->c_mine, "ORE-1", 1000000, REFINER);
     lt_msg *m3 = lt_extract(t, &t->c_mine, "ORE-2");
@@ -1840,11 +1868,11 @@ static void test_abort_restores_state(void **state)
     lt_msg *m5 = lt_extract(t, &t->c_mine, "ORE-3");
     lt_msg *r1 = lt_receive(t, &t->c_refiner, m2, "ORE-1", 1000000);
     assert_int_equal(lt_offer_at(t, m4, TOPIC, 0, 50), 0); /* parked in the committed state */
-    mt_ledger_commit(t->l);
+    lt_commit(t);
     lt_world(t->l, world0, sizeof(world0));
     uint64_t next0 = mt_ledger_next_index(t->l);
 
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     size_t before = t->n_dec;
     PARKED(t, r1);
     lt_offer(t, m2);
@@ -1854,7 +1882,7 @@ static void test_abort_restores_state(void **state)
     assert_int_equal(mt_ledger_parked(t->l), 0);
     lt_dec first[5];
     memcpy(first, &t->dec[before], sizeof(first));
-    mt_ledger_abort(t->l);
+    lt_abort(t);
 
     assert_int_equal(mt_ledger_next_index(t->l), next0);
     assert_string_equal(lt_world(t->l, world1, sizeof(world1)), world0);
@@ -1862,7 +1890,7 @@ static void test_abort_restores_state(void **state)
     assert_int_equal(mt_ledger_parked_low_offset(t->l, TOPIC, 0), 50);
 
     /* the same offers again: the same decisions at the same indexes (no duplicate, no equivocation) */
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     before = t->n_dec;
     PARKED(t, r1);
     lt_offer(t, m2);
@@ -1874,7 +1902,7 @@ static void test_abort_restores_state(void **state)
         assert_int_equal(t->dec[before + i].index, first[i].index);
         assert_memory_equal(t->dec[before + i].event_id, first[i].event_id, MT_HASH_LEN);
     }
-    mt_ledger_commit(t->l);
+    lt_commit(t);
 }
 
 /* Commit keeps what was offered: an abort after it changes nothing, a re-offer is a DUPLICATE. */
@@ -1882,14 +1910,14 @@ static void test_commit_keeps_state(void **state)
 {
     lt *t = *state;
     char linebuf[256];
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     lt_msg *m1 = lt_extract(t, &t->c_mine, "ORE-1");
     ACCEPT(t, m1);
-    mt_ledger_commit(t->l);
-    mt_ledger_abort(t->l);
+    lt_commit(t);
+    lt_abort(t);
     assert_int_equal(mt_ledger_next_index(t->l), 1);
     assert_string_equal(LINE_OF(t, MINE, "ORE-1"), "ORE-1 ore MINE-A->- 1000000");
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     assert_int_equal(DUPLICATE(t, m1)->first_index, 0);
 }
 
@@ -1898,13 +1926,13 @@ static void test_commit_then_abort(void **state)
 {
     lt *t = *state;
     char world0[4096], world1[4096];
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
     ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 100));
-    mt_ledger_commit(t->l);
+    lt_commit(t);
     lt_world(t->l, world0, sizeof(world0));
 
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     lt_msg *m3 = lt_transfer(t, &t->c_mine, "ORE-1", 999900, TRADER);
     lt_msg *m4 = lt_extract(t, &t->c_mine, "ORE-4");
     lt_msg *m5 = lt_extract(t, &t->c_mine, "ORE-5");
@@ -1912,16 +1940,16 @@ static void test_commit_then_abort(void **state)
     const lt_dec *d = ACCEPT(t, m3);
     uint64_t m3_index = d->index;
     assert_int_equal(m3_index, 2);
-    mt_ledger_abort(t->l);
+    lt_abort(t);
 
     assert_int_equal(mt_ledger_next_index(t->l), 2);
     assert_int_equal(mt_ledger_parked(t->l), 0);
     assert_string_equal(lt_world(t->l, world1, sizeof(world1)), world0);
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     assert_int_equal(ACCEPT(t, m3)->index, m3_index);
     ACCEPT(t, m4);
     ACCEPT(t, m5);
-    mt_ledger_commit(t->l);
+    lt_commit(t);
 }
 
 /* =============================== replay =============================== */
@@ -1929,8 +1957,10 @@ static void test_commit_then_abort(void **state)
 /* Replays decisions [from, to) of the recorder into l; returns -1 at the first refusal (err says). */
 static int lt_replay(lt *t, mt_ledger *l, size_t from, size_t to, char *err, size_t size)
 {
-    for (size_t i = from; i < to; i++)
+    for (size_t i = from; i < to; i++) {
         if (mt_ledger_replay(l, t->reg, NET, t->dec[i].entry, t->dec[i].entry_len, err, size)) return -1;
+        if (lt_spilling()) mt_ledger_commit(l);
+    }
     return 0;
 }
 
@@ -1981,7 +2011,7 @@ static void test_replay_rebuilds_state(void **state)
     char world0[4096], world1[4096], err[512] = "";
     lt_msg *bad = lt_busy_run(t);
     size_t n = t->n_dec;
-    mt_ledger *l2 = mt_ledger_new(NULL);
+    mt_ledger *l2 = fx_ledger_new(NULL);
     assert_non_null(l2);
     if (lt_replay(t, l2, 0, n, err, sizeof(err))) fail_msg("replay refused: %s", err);
     assert_int_equal(mt_ledger_next_index(l2), mt_ledger_next_index(t->l));
@@ -2162,13 +2192,13 @@ static void test_provenance_abort_undoes(void **state)
 {
     lt *t = *state;
     unsigned char root0[MT_HASH_LEN], root1[MT_HASH_LEN], root2[MT_HASH_LEN];
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
-    mt_ledger_commit(t->l);
+    lt_commit(t);
     mt_prov *ore0 = mt_prov_clone(mt_ledger_provenance(t->l, "ORE-1"));
     assert_int_equal(mt_ledger_provenance_root(t->l, root0), 0);
 
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     ACCEPT(t, lt_loss(t, &t->c_mine, "ORE-1", 333));
     lt_msg *split = lt_next(t, &t->c_mine, NULL,
                             "{'kind':'SPLIT','inputs':[{'batch_id':'ORE-1','mass_mg':999667}],'outputs':["
@@ -2178,7 +2208,7 @@ static void test_provenance_abort_undoes(void **state)
     ACCEPT(t, lt_correction(t, &t->c_mine, split));
     assert_int_equal(mt_ledger_provenance_root(t->l, root1), 0);
     assert_memory_not_equal(root0, root1, MT_HASH_LEN);
-    mt_ledger_abort(t->l);
+    lt_abort(t);
     assert_true(mt_prov_equal(mt_ledger_provenance(t->l, "ORE-1"), ore0));
     assert_null(mt_ledger_provenance(t->l, "A"));
     assert_int_equal(mt_ledger_provenance_root(t->l, root2), 0);
@@ -2200,7 +2230,7 @@ static void test_provenance_replay_identical(void **state)
     ACCEPT(t, lt_correction(t, &t->c_magnet, split));
     lt_move(t, &t->c_magnet, &t->c_trader, "MAG-1", 2400);
     size_t n = t->n_dec;
-    mt_ledger *l2 = mt_ledger_new(NULL);
+    mt_ledger *l2 = fx_ledger_new(NULL);
     assert_non_null(l2);
     if (lt_replay(t, l2, 0, n, err, sizeof(err))) fail_msg("replay refused: %s", err);
     static const char *ids[] = {"ORE-1", "A", "OX-1", "MAG-1", "SWARF-1", "REC-1", "MAG-2", "SWARF-2"};
@@ -2378,7 +2408,7 @@ static void test_replay_refuses_index_gap(void **state)
     lt *t = *state;
     char err[512] = "";
     lt_busy_run(t);
-    mt_ledger *l2 = mt_ledger_new(NULL);
+    mt_ledger *l2 = fx_ledger_new(NULL);
     assert_int_equal(lt_replay(t, l2, 0, 3, err, sizeof(err)), 0);
     assert_int_equal(mt_ledger_replay(l2, t->reg, NET, t->dec[4].entry, t->dec[4].entry_len, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "index 4"));
@@ -2399,7 +2429,7 @@ static void test_replay_refuses_entry_rules_reject(void **state)
     size_t len;
     unsigned char leaf[MT_HASH_LEN];
     assert_int_equal(mt_journal_entry(&d, T_JOURNAL, &entry, &len, leaf), 0);
-    mt_ledger *l2 = mt_ledger_new(NULL);
+    mt_ledger *l2 = fx_ledger_new(NULL);
     assert_int_equal(lt_replay(t, l2, 0, 1, err, sizeof(err)), 0);
     int rc = mt_ledger_replay(l2, t->reg, NET, entry, len, err, sizeof(err));
     free(entry);
@@ -2422,7 +2452,7 @@ static void test_replay_refuses_entry_that_would_park(void **state)
     size_t len;
     unsigned char leaf[MT_HASH_LEN];
     assert_int_equal(mt_journal_entry(&d, T_JOURNAL, &entry, &len, leaf), 0);
-    mt_ledger *l2 = mt_ledger_new(NULL);
+    mt_ledger *l2 = fx_ledger_new(NULL);
     assert_int_equal(lt_replay(t, l2, 0, 1, err, sizeof(err)), 0);
     int r = mt_ledger_replay(l2, t->reg, NET, entry, len, err, sizeof(err));
     free(entry);
@@ -2457,7 +2487,7 @@ static void test_replay_after_wrong_network(void **state)
     lt_attest(t, other, T_NOTARY, "another-net");
     REJECT(t, other, WRONG_NETWORK);
     ACCEPT(t, m);
-    mt_ledger *l2 = mt_ledger_new(NULL);
+    mt_ledger *l2 = fx_ledger_new(NULL);
     int rc = lt_replay(t, l2, 0, t->n_dec, err, sizeof(err));
     mt_ledger_free(l2);
     if (rc) fail_msg("replay refused: %s", err);
@@ -2826,16 +2856,16 @@ static void test_massbal_abort_undoes(void **state)
 {
     lt *t = *state;
     unsigned char root0[MT_HASH_LEN], root1[MT_HASH_LEN];
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     lt_mb_stock(t);
     ACCEPT(t, lt_mb_make(t, &t->c_mb, T_JAN1, 100, 0));
-    mt_ledger_commit(t->l);
+    lt_commit(t);
     mt_massbal_account *acc0 = malloc(mt_ledger_account(t->l, MB)->size);
     assert_non_null(acc0);
     memcpy(acc0, mt_ledger_account(t->l, MB), mt_ledger_account(t->l, MB)->size);
     assert_int_equal(mt_ledger_provenance_root(t->l, root0), 0);
 
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     lt_chain saved = t->c_mb;
     lt_msg *bal = lt_mb_balance(t, &t->c_mb, T_MAR31, T_JAN1, 80);
     lt_msg *mk = lt_mb_make_virgin(t, T_APR2, "MAG-C", 80);
@@ -2843,7 +2873,7 @@ static void test_massbal_abort_undoes(void **state)
     ACCEPT(t, mk);
     assert_int_equal(BAL(t), 0);
     assert_int_equal(mt_ledger_account(t->l, MB)->periods_closed, 1);
-    mt_ledger_abort(t->l);
+    lt_abort(t);
 
     const mt_massbal_account *acc = mt_ledger_account(t->l, MB);
     assert_int_equal(acc->size, acc0->size);
@@ -2853,10 +2883,10 @@ static void test_massbal_abort_undoes(void **state)
     assert_memory_equal(root0, root1, MT_HASH_LEN);
     /* again: the same decisions */
     t->c_mb = saved;
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     ACCEPT(t, bal);
     ACCEPT(t, mk);
-    mt_ledger_commit(t->l);
+    lt_commit(t);
     assert_int_equal(BAL(t), 0);
     assert_int_equal(PSUM(mt_ledger_claim(t->l, "MAG-C"), "Nd", PRE, NULL, NULL), 80);
     free(acc0);
@@ -2886,7 +2916,7 @@ static void test_massbal_replay_identical(void **state)
     assert_int_equal(BAL(t), 0);
     assert_int_equal(mt_ledger_account(t->l, MB)->periods_forfeited, 1);
     size_t n = t->n_dec;
-    mt_ledger *l2 = mt_ledger_new(NULL);
+    mt_ledger *l2 = fx_ledger_new(NULL);
     assert_non_null(l2);
     if (lt_replay(t, l2, 0, n, err, sizeof(err))) fail_msg("replay refused: %s", err);
     const mt_massbal_account *x = mt_ledger_account(t->l, MB), *y = mt_ledger_account(l2, MB);
@@ -3047,9 +3077,9 @@ static void test_return_abort_and_correction(void **state)
     lt_msg *exit = lt_exited_lot(t);
     unsigned char root0[MT_HASH_LEN], root1[MT_HASH_LEN];
     assert_int_equal(mt_ledger_provenance_root(t->l, root0), 0);
-    mt_ledger_begin(t->l);
+    lt_begin(t);
     ACCEPT(t, lt_return(t, "MAG-LOT", 2500, "REC-ALL", 750));
-    mt_ledger_abort(t->l);
+    lt_abort(t);
     lt_rewind(&t->c_recycler, NULL);
     assert_null(mt_ledger_provenance(t->l, "REC-ALL"));
     assert_int_equal(mt_ledger_provenance_root(t->l, root1), 0);
@@ -3086,7 +3116,7 @@ static void test_return_replay_identical(void **state)
     lt_msg *ret = lt_return(t, "MAG-LOT", 1999, "REC-A", 500);
     ACCEPT(t, ret);
     size_t n = t->n_dec;
-    mt_ledger *l2 = mt_ledger_new(NULL);
+    mt_ledger *l2 = fx_ledger_new(NULL);
     assert_non_null(l2);
     if (lt_replay(t, l2, 0, n, err, sizeof(err))) fail_msg("replay refused: %s", err);
     assert_true(mt_prov_equal(mt_ledger_provenance(t->l, "REC-A"), mt_ledger_provenance(l2, "REC-A")));
@@ -3273,5 +3303,5 @@ int main(void)
         T(test_return_shape),
 #undef T
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return fx_run_group_twice("ledger", tests, NULL, NULL);
 }

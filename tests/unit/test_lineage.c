@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fixtures.h" /* fx_ledger_new(), fx_run_group_twice(): the same with spilled ledgers */
 #include "journal.h"
 #include "lineage.h"
 #include "sim_pipeline.h"
@@ -60,9 +61,12 @@ static int setup(void **state) {
     mt_sim *s = mt_sim_new_opts(9, NET, &o, T0);
     assert_non_null(s);
     f->j.now = mt_sim_end_ms(s) + 60000;
-    mt_ledger *l = mt_ledger_new(NULL), *replayed = mt_ledger_new(NULL);
+    mt_ledger *l = fx_ledger_new(NULL), *replayed = fx_ledger_new(NULL);
+    assert_non_null(l);
+    assert_non_null(replayed);
     while (mt_sim_next(s, &env, &len, &fac) == 1) {
         assert_int_equal(pipe_offer(l, f->reg, &notary, NET, env, len, (int64_t)n++, f->j.now, keep, &f->j), 0);
+        mt_ledger_commit(l); /* spilled: what is spent goes to disk before the next */
         free(env);
     }
     assert_true(f->j.mag2[0] && f->j.mag3[0]);
@@ -70,6 +74,7 @@ static int setup(void **state) {
     for (size_t i = 0; i < f->j.n; i++) {
         assert_int_equal(mt_lineage_add_with(f->g, f->j.entry[i], f->j.len[i], replayed), 0);
         assert_int_equal(mt_ledger_replay(replayed, f->reg, NET, f->j.entry[i], f->j.len[i], err, sizeof(err)), 0);
+        mt_ledger_commit(replayed);
     }
     size_t sz;
     FILE *fp = open_memstream(&f->text, &sz);
@@ -176,5 +181,5 @@ int main(void) {
         cmocka_unit_test(test_dot_edges_carry_mass_and_share),
         cmocka_unit_test(test_returned_scrap_is_post_consumer_and_linked),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return fx_run_group_twice("lineage", tests, setup, teardown);
 }

@@ -76,7 +76,7 @@ static int setup(void **state)
     f->ctx.network_id = FX_NETWORK;
     f->ctx.key = &f->w->notary;
     mt_stage_ctx_topics(&f->ctx, PREFIX);
-    f->ctx.ledger = mt_ledger_new(NULL);
+    f->ctx.ledger = fx_ledger_new(NULL);
     f->ob = mt_outbox_new();
     f->log = open_memstream(&f->logbuf, &f->loglen);
     if (!f->ctx.ledger || !f->ob || !f->log) return -1;
@@ -1643,5 +1643,5 @@ int main(void)
         T(test_aggregate_journals_garbage_on_rejected),
         T(test_aggregate_journals_bad_attestation),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return fx_run_group_twice("stages", tests, group_setup, group_teardown);
 }
