@@ -55,6 +55,8 @@ typedef struct mt_audit_conf {
     const mt_ledger_conf *ledger_conf;  /* NULL = the defaults (must match the aggregator's) */
     int threads;                        /* signature checkers; 0 = every online core */
     size_t batch;                       /* entries verified per parallel batch; 0 = 4096 */
+    const char *spill_dir;              /* where state that grows with history goes (NULL: $TMPDIR) */
+    int no_spill;                       /* 1: keep all of it in memory instead */
 } mt_audit_conf;
 
 /* Per-material figures, summed over the batches made in the audited history (as made). */
@@ -134,8 +136,22 @@ const uint8_t *mt_audit_newest_checkpoint(const mt_audit *a, size_t *len);
 /* Entries processed so far (for a progress bar). */
 uint64_t mt_audit_progress(const mt_audit *a);
 
-/* Bytes the auditor holds besides the ledger: per entry (leaf, root, subject) and the largest
- * batch in flight, for docs/auditing.md's measurements. */
-size_t mt_audit_memory(const mt_audit *a, size_t *per_entry, size_t *batch_bytes);
+/* What the auditor itself holds, besides the ledger it replays (docs/auditing.md, "Cost,
+ * measured"). What grows with the length of history is in the spill directory (on_disk), or in
+ * memory when the audit was told not to spill. */
+typedef struct mt_audit_mem {
+    int on_disk;
+    uint64_t entries_ram, entries_disk; /* journal entries: leaf, root at that size, subject (97 B) */
+    uint64_t records_ram, records_disk; /* published provenance records (72 B, and their index) */
+    uint64_t batches_ram, batches_disk; /* batches: final figures, newest record (56 B, and their ids) */
+    uint64_t keys;                      /* lookups by batch id and by batch and index */
+    uint64_t ram_bytes;                 /* bytes of the above in memory (write buffers when on disk) */
+    uint64_t disk_bytes;                /* bytes of the above on disk */
+    uint64_t work_bytes;                /* the largest batch of work in flight (bounded by conf.batch) */
+    uint64_t checkpoints, checkpoint_bytes; /* signed checkpoints held until the replay reaches them */
+} mt_audit_mem;
+
+/* Fills m with the auditor's memory figures so far. */
+void mt_audit_memory(const mt_audit *a, mt_audit_mem *m);
 
 #endif
