@@ -123,6 +123,11 @@ $(O)/bench/bench_%: tests/bench/bench_%.c
 	@mkdir -p $(@D)
 	$(call quiet,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+# except bench_audit_mem, which drives the auditor itself (audit.h) and links the library
+$(O)/bench/bench_audit_mem: tests/bench/bench_audit_mem.c $(LIB) | $(GEN_H)
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 # ---- running things ----
 unit: $(UNIT_BIN)
