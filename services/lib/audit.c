@@ -19,6 +19,7 @@
 #include "notary.h"
 #include "provenance.h"
 #include "rectab.h"
+#include "store.h"
 #include "validate.h"
 
 #define R(name)    MINTRACE__V1__REASON_CODE__REASON_CODE_##name
@@ -130,11 +131,12 @@ struct work { /* a batch handed to the threads */
     struct mt_audit *a;
 };
 
-/* ---- kv: byte keys to byte values, in an mt_map (in memory) ---- */
+/* ---- kv: byte keys to byte values, in an mt_store (on disk) or an mt_map (in memory) ---- */
 
 typedef struct kvt {
-    mt_map *m;
-    uint64_t bytes; /* keys and values held */
+    mt_store *st; /* on disk, or NULL */
+    mt_map *m;    /* in memory */
+    uint64_t bytes; /* keys and values held in memory */
 } kvt;
 
 typedef struct kv_val {
@@ -143,11 +145,19 @@ typedef struct kv_val {
 } kv_val;
 
 static kvt *kv_open(const char *dir, int in_memory, char *err, size_t errlen) {
-    (void)dir;
-    (void)in_memory;
     kvt *k = calloc(1, sizeof(*k));
-    if (k) k->m = mt_map_new();
-    if (!k || !k->m) {
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!in_memory) {
+        if (!(k->st = mt_store_open(dir, err, errlen))) {
+            free(k);
+            return NULL;
+        }
+        return k;
+    }
+    if (!(k->m = mt_map_new())) {
         free(k);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -157,24 +167,26 @@ static kvt *kv_open(const char *dir, int in_memory, char *err, size_t errlen) {
 
 static void kv_close(kvt *k) {
     if (!k) return;
+    mt_store_close(k->st);
     mt_map_free(k->m, free);
     free(k);
 }
 
-/* 1 found (*val malloc'd, NUL-terminated after vlen bytes), 0 absent, -1 error */
+/* 1 found (*val malloc'd), 0 absent, -1 error. Serial use only (the store is one thread's). */
 static int kv_get(const kvt *k, const void *key, size_t klen, void **val, size_t *vlen) {
+    if (k->st) return mt_store_get(k->st, key, klen, val, vlen);
     const kv_val *v = mt_map_get(k->m, key, klen);
     if (!v) return 0;
-    unsigned char *c = malloc(v->len + 1);
+    unsigned char *c = malloc(v->len ? v->len : 1);
     if (!c) return -1;
     memcpy(c, v->b, v->len);
-    c[v->len] = 0;
     *val = c;
     *vlen = v->len;
     return 1;
 }
 
 static int kv_put(kvt *k, const void *key, size_t klen, const void *val, size_t vlen) {
+    if (k->st) return mt_store_put(k->st, key, klen, val, vlen);
     kv_val *v = malloc(sizeof(*v) + vlen);
     if (!v) return -1;
     v->len = vlen;
@@ -192,22 +204,21 @@ static int kv_put(kvt *k, const void *key, size_t klen, const void *val, size_t 
 }
 
 static uint64_t kv_count(const kvt *k) {
-    return mt_map_count(k->m);
+    return k->st ? mt_store_count(k->st) : mt_map_count(k->m);
 }
 
 static int kv_on_disk(const kvt *k) {
-    (void)k;
-    return 0;
+    return k->st != NULL;
 }
 
-/* bytes in process memory: keys, values and the table's slots (an estimate) */
+/* bytes in process memory: keys, values and the table's slots (an estimate); the store holds
+ * a few hundred bytes */
 static uint64_t kv_ram_bytes(const kvt *k) {
-    return k->bytes + kv_count(k) * (sizeof(kv_val) + 48);
+    return k->st ? 512 : k->bytes + kv_count(k) * (sizeof(kv_val) + 48);
 }
 
 static uint64_t kv_disk_bytes(const kvt *k) {
-    (void)k;
-    return 0;
+    return k->st ? mt_store_disk_bytes(k->st) : 0;
 }
 
 struct mt_audit {
@@ -870,7 +881,14 @@ static char *batch_id_of(const mt_audit *a, uint64_t no) {
     size_t vlen;
     nkey[0] = 'n';
     put_u64(nkey + 1, no);
-    return kv_get(a->kv, nkey, sizeof(nkey), &v, &vlen) == 1 ? v : NULL;
+    if (kv_get(a->kv, nkey, sizeof(nkey), &v, &vlen) != 1) return NULL;
+    char *id = malloc(vlen + 1);
+    if (id) {
+        memcpy(id, v, vlen);
+        id[vlen] = '\0';
+    }
+    free(v);
+    return id;
 }
 
 static void pub_key(unsigned char key[17], uint64_t batch, uint64_t index) {
