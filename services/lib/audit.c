@@ -48,13 +48,22 @@ typedef struct where {
     int64_t offset;
 } where;
 
-/* A signed checkpoint waiting for the replay to reach its size. */
+/* A signed checkpoint, being checked. */
 typedef struct pending_cp {
-    uint64_t size, arrival;
-    uint8_t *env;
+    uint64_t size;
+    const uint8_t *env;
     size_t len;
     where at;
 } pending_cp;
+
+/* A signed checkpoint waiting for the replay to reach its size (a rectab row; its envelope is
+ * in another rectab, at env_off). Checked in order of size, then arrival. */
+typedef struct cp_row {
+    uint64_t size, arrival, env_off;
+    uint32_t env_len, topic; /* in a->topics */
+    int32_t partition;
+    int64_t offset;
+} cp_row;
 
 /* A published provenance record, by its number in topic order (a rectab row): compared with
  * the recomputed record when the replay changes its batch at its ledger index. */
@@ -76,7 +85,7 @@ typedef struct batch_row {
     unsigned char final_commit[32];
     uint8_t has_final, forged;
 } batch_row;
-_Static_assert(sizeof(pub_row) == 72 && sizeof(batch_row) == 56, "rows as documented");
+_Static_assert(sizeof(pub_row) == 72 && sizeof(batch_row) == 56 && sizeof(cp_row) == 48, "rows as documented");
 
 /* One entry of a batch of work for the signature threads (and the finding the serial replay
  * made of it, so the most specific finding per entry wins, in entry order). */
@@ -233,9 +242,14 @@ struct mt_audit {
     mt_map *stash; /* index (8 bytes) -> stashed entry, arrived early */
     uint64_t stash_low;
     /* commitments */
-    pending_cp *cps;
-    size_t n_cps, cap_cps, cp_next;
-    int cps_sorted;
+    /* checkpoints: in topic order they come by growing size, so those that do not go back
+     * (cp_rows, on disk) are already sorted; those that go back, each a finding, wait in memory
+     * (cp_side, sorted when needed); the two are merged as the replay reaches their sizes */
+    mt_rectab *cp_rows, *cp_bytes;
+    uint64_t cp_next, n_cps;
+    cp_row *cp_side;
+    size_t n_side, cap_side, side_next;
+    int side_sorted;
     uint64_t cp_max_size; /* largest size seen in topic order (rollback) */
     uint8_t *trusted;
     size_t trusted_len;
@@ -1215,7 +1229,7 @@ static void judge_registry(mt_audit *a, slot *s, const Mintrace__V1__LedgerEntry
 /* ---- checkpoints ---- */
 
 static int by_size(const void *x, const void *y) {
-    const pending_cp *p = x, *q = y;
+    const cp_row *p = x, *q = y;
     if (p->size != q->size) return p->size < q->size ? -1 : 1;
     return p->arrival < q->arrival ? -1 : p->arrival > q->arrival;
 }
@@ -1309,18 +1323,52 @@ out:
     if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
 }
 
-static void check_checkpoints_at_size(mt_audit *a) {
-    if (!a->cps_sorted) { /* the ones not checked yet */
-        if (a->n_cps > a->cp_next) qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
-        a->cps_sorted = 1;
+/* The checkpoint to check next (the smallest size, then the first to arrive): 1 with *r, 0 if
+ * none waits, -1 on a read error. *side says where it is. */
+static int cp_peek(mt_audit *a, cp_row *r, int *side) {
+    if (!a->side_sorted) {
+        if (a->n_side > a->side_next)
+            qsort(a->cp_side + a->side_next, a->n_side - a->side_next, sizeof(*a->cp_side), by_size);
+        a->side_sorted = 1;
     }
+    int has_main = a->cp_next < mt_rectab_count(a->cp_rows), has_side = a->side_next < a->n_side;
+    if (has_main && mt_rectab_get(a->cp_rows, a->cp_next, r)) return -1;
+    if (!has_main && !has_side) return 0;
+    *side = !has_main || (has_side && by_size(&a->cp_side[a->side_next], r) < 0);
+    if (*side) *r = a->cp_side[a->side_next];
+    return 1;
+}
+
+static void topic_where(const mt_audit *a, uint32_t topic, int32_t partition, int64_t offset, where *w) {
+    where_set(w, topic < a->n_topics ? a->topics[topic] : "", partition, offset);
+}
+
+/* Checks the checkpoint cp_peek gave, its envelope read back. */
+static void cp_check_next(mt_audit *a, const cp_row *r, int side, int past_end) {
+    if (side) a->side_next++;
+    else a->cp_next++;
+    pending_cp p = {.size = r->size, .len = r->env_len};
+    uint8_t *env = malloc(r->env_len ? r->env_len : 1);
+    if (!env || mt_rectab_get_many(a->cp_bytes, r->env_off, r->env_len, env)) {
+        free(env);
+        a->oom = 1;
+        return;
+    }
+    p.env = env;
+    topic_where(a, r->topic, r->partition, r->offset, &p.at);
+    check_checkpoint(a, &p, past_end);
+    free(env);
+}
+
+static void check_checkpoints_at_size(mt_audit *a) {
     uint64_t size = mt_merkle_frontier_size(&a->tree);
+    cp_row r;
+    int side, got;
     /* fed before the entries, every checkpoint is met at its own size (size 0 at the start); one
      * fed later is checked against the root stored for its size */
-    while (a->cp_next < a->n_cps && a->cps[a->cp_next].size <= size) {
-        pending_cp *p = &a->cps[a->cp_next++];
-        check_checkpoint(a, p, p->size == size ? 0 : 2);
-    }
+    while (!a->oom && (got = cp_peek(a, &r, &side)) == 1 && r.size <= size)
+        cp_check_next(a, &r, side, r.size == size ? 0 : 2);
+    if (got < 0) a->oom = 1;
 }
 
 /* ---- entries ---- */
@@ -1524,11 +1572,10 @@ static void journal_end(mt_audit *a) {
         drain_stash(a);
     }
     if (a->n_recs == 0) check_checkpoints_at_size(a);
-    if (!a->cps_sorted) {
-        if (a->n_cps > a->cp_next) qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
-        a->cps_sorted = 1;
-    }
-    while (a->cp_next < a->n_cps) check_checkpoint(a, &a->cps[a->cp_next++], 1);
+    cp_row r;
+    int side, got;
+    while (!a->oom && (got = cp_peek(a, &r, &side)) == 1) cp_check_next(a, &r, side, 1);
+    if (got < 0) a->oom = 1;
     work_drain(a);
     if (mt_rectab_flush(a->recs)) a->oom = 1;
     a->totals.tree_size = mt_merkle_frontier_size(&a->tree);
@@ -1605,42 +1652,58 @@ int mt_audit_receipt(mt_audit *a, const uint8_t *env, size_t len, const char *to
 
 /* ---- commitments ---- */
 
+/* The number of a topic name in a->topics (an audit reads a handful), or -1. */
+static int intern_topic(mt_audit *a, const char *topic, uint32_t *no) {
+    const char *t = topic ? topic : "";
+    for (*no = 0; *no < a->n_topics; (*no)++)
+        if (strcmp(a->topics[*no], t) == 0) return 0;
+    char **nt = realloc(a->topics, (a->n_topics + 1) * sizeof(*nt));
+    if (!nt) return -1;
+    a->topics = nt;
+    if (!(a->topics[a->n_topics] = strdup(t))) return -1;
+    a->n_topics++;
+    return 0;
+}
+
 int mt_audit_checkpoint(mt_audit *a, const uint8_t *env, size_t len, const char *topic, int32_t partition,
                         int64_t offset) {
-    if (a->n_cps == a->cap_cps) {
-        size_t cap = a->cap_cps ? a->cap_cps * 2 : 64;
-        pending_cp *nc = realloc(a->cps, cap * sizeof(*nc));
-        if (!nc) return -1;
-        a->cps = nc;
-        a->cap_cps = cap;
-    }
-    pending_cp *p = &a->cps[a->n_cps];
-    memset(p, 0, sizeof(*p));
-    p->env = malloc(len ? len : 1);
-    if (!p->env) return -1;
-    memcpy(p->env, env, len);
-    p->len = len;
-    p->arrival = a->n_cps;
-    where_set(&p->at, topic, partition, offset);
+    pending_cp p = {.env = env, .len = len};
+    where_set(&p.at, topic, partition, offset);
     Mintrace__V1__Envelope *e = mintrace__v1__envelope__unpack(NULL, len, env);
     Mintrace__V1__Checkpoint *cp = e ? mintrace__v1__checkpoint__unpack(NULL, e->payload.len, e->payload.data) : NULL;
-    p->size = cp ? cp->tree_size : 0;
+    p.size = cp ? cp->tree_size : 0;
+    int back = p.size < a->cp_max_size; /* in topic order, a smaller tree than before */
     if (cp && cp->tree_size < a->cp_max_size)
-        add_finding(a, "ROLLED_BACK_CHECKPOINT", (int64_t)cp->tree_size - 1, &p->at, "order",
+        add_finding(a, "ROLLED_BACK_CHECKPOINT", (int64_t)cp->tree_size - 1, &p.at, "order",
                     "a checkpoint of tree size %" PRIu64 " follows one of size %" PRIu64 " in the checkpoints topic",
                     cp->tree_size, a->cp_max_size);
     if (cp && cp->tree_size > a->cp_max_size) a->cp_max_size = cp->tree_size;
     if (cp) mintrace__v1__checkpoint__free_unpacked(cp, NULL);
     if (e) mintrace__v1__envelope__free_unpacked(e, NULL);
-    a->n_cps++;
+    uint64_t arrival = a->n_cps++;
     a->totals.checkpoints++;
-    a->cps_sorted = 0;
-    if (a->n_recs && !a->journal_ended) { /* fed late: checked at once */
-        check_checkpoints_at_size(a);
-    } else if (a->journal_ended) {
-        a->cp_next = a->n_cps; /* checked here, whatever its place */
-        check_checkpoint(a, p, p->size > a->n_recs ? 1 : p->size == a->n_recs ? 0 : 2);
+    if (a->journal_ended) { /* checked here, whatever its place */
+        check_checkpoint(a, &p, p.size > a->n_recs ? 1 : p.size == a->n_recs ? 0 : 2);
+        return a->oom ? -1 : 0;
     }
+    cp_row r = {.size = p.size, .arrival = arrival, .env_off = mt_rectab_count(a->cp_bytes),
+                .env_len = (uint32_t)len, .partition = partition, .offset = offset};
+    if (len > UINT32_MAX || intern_topic(a, topic, &r.topic) || mt_rectab_append_many(a->cp_bytes, env, len))
+        return -1;
+    if (!back) {
+        if (mt_rectab_append(a->cp_rows, &r)) return -1;
+    } else { /* a finding already (rolled back, or it does not decode): kept in memory */
+        if (a->n_side == a->cap_side) {
+            size_t cap = a->cap_side ? a->cap_side * 2 : 16;
+            cp_row *ns = realloc(a->cp_side, cap * sizeof(*ns));
+            if (!ns) return -1;
+            a->cp_side = ns;
+            a->cap_side = cap;
+        }
+        a->cp_side[a->n_side++] = r;
+        a->side_sorted = 0;
+    }
+    if (a->n_recs) check_checkpoints_at_size(a); /* fed late: checked at once */
     return a->oom ? -1 : 0;
 }
 
@@ -1670,18 +1733,7 @@ int mt_audit_provenance(mt_audit *a, const uint8_t *bytes, size_t len, const cha
     pr.partition = partition;
     pr.offset = offset;
     int rc = mt_prov_record_commit(rec, pr.commit) || batch_number(a, rec->batch_id, 1, &pr.batch) != 1 ? -1 : 0;
-    /* the topic, interned: an audit reads one provenance topic */
-    const char *t = topic ? topic : "";
-    while (!rc && (pr.topic >= a->n_topics || strcmp(a->topics[pr.topic], t) != 0)) {
-        if (pr.topic < a->n_topics) {
-            pr.topic++;
-            continue;
-        }
-        char **nt = realloc(a->topics, (a->n_topics + 1) * sizeof(*nt));
-        if (nt) a->topics = nt;
-        if (!nt || !(a->topics[a->n_topics] = strdup(t))) rc = -1;
-        else a->n_topics++;
-    }
+    if (!rc && intern_topic(a, topic, &pr.topic)) rc = -1;
     uint64_t no = mt_rectab_count(a->pubs);
     if (!rc && mt_rectab_append(a->pubs, &pr)) rc = -1;
     /* findable by batch and index; the batch's newest */
@@ -1752,7 +1804,7 @@ static prov_find *prov_find_add(mt_audit *a, prov_find **v, size_t *n, size_t *c
 }
 
 static void row_where(const mt_audit *a, const pub_row *pr, where *w) {
-    where_set(w, pr->topic < a->n_topics ? a->topics[pr->topic] : "", pr->partition, pr->offset);
+    topic_where(a, pr->topic, pr->partition, pr->offset, w);
 }
 
 /* Every published record matched the recomputation as of its index; the newest record of each
@@ -1881,6 +1933,8 @@ mt_audit *mt_audit_new(const mt_audit_conf *conf, char *errstr, size_t errstr_si
     if (!(a->recs = mt_rectab_open(conf->spill_dir, sizeof(entry_rec), conf->no_spill, errstr, errstr_size)) ||
         !(a->pubs = mt_rectab_open(conf->spill_dir, sizeof(pub_row), conf->no_spill, errstr, errstr_size)) ||
         !(a->batches = mt_rectab_open(conf->spill_dir, sizeof(batch_row), conf->no_spill, errstr, errstr_size)) ||
+        !(a->cp_rows = mt_rectab_open(conf->spill_dir, sizeof(cp_row), conf->no_spill, errstr, errstr_size)) ||
+        !(a->cp_bytes = mt_rectab_open(conf->spill_dir, 1, conf->no_spill, errstr, errstr_size)) ||
         !(a->kv = kv_open(conf->spill_dir, conf->no_spill, errstr, errstr_size))) {
         mt_audit_free(a);
         return NULL;
@@ -1912,8 +1966,9 @@ void mt_audit_free(mt_audit *a) {
     for (size_t i = 0; i < a->n_topics; i++) free(a->topics[i]);
     free(a->topics);
     mt_map_free(a->taint, free);
-    for (size_t i = 0; i < a->n_cps; i++) free(a->cps[i].env);
-    free(a->cps);
+    mt_rectab_close(a->cp_rows);
+    mt_rectab_close(a->cp_bytes);
+    free(a->cp_side);
     mt_rectab_close(a->recs);
     free(a->trusted);
     free(a->newest_cp);
@@ -1962,12 +2017,14 @@ void mt_audit_memory(const mt_audit *a, mt_audit_mem *m) {
     tab_counts(a->recs, sizeof(entry_rec), &m->entries_ram, &m->entries_disk);
     tab_counts(a->pubs, sizeof(pub_row), &m->records_ram, &m->records_disk);
     tab_counts(a->batches, sizeof(batch_row), &m->batches_ram, &m->batches_disk);
+    tab_counts(a->cp_rows, sizeof(cp_row), &m->checkpoints_ram, &m->checkpoints_disk);
+    m->checkpoints_ram += a->n_side;
     m->keys = kv_count(a->kv);
     m->ram_bytes = mt_rectab_ram_bytes(a->recs) + mt_rectab_ram_bytes(a->pubs) + mt_rectab_ram_bytes(a->batches) +
-                   kv_ram_bytes(a->kv);
+                   mt_rectab_ram_bytes(a->cp_rows) + mt_rectab_ram_bytes(a->cp_bytes) +
+                   a->cap_side * sizeof(cp_row) + kv_ram_bytes(a->kv);
     m->disk_bytes = mt_rectab_disk_bytes(a->recs) + mt_rectab_disk_bytes(a->pubs) +
-                    mt_rectab_disk_bytes(a->batches) + kv_disk_bytes(a->kv);
+                    mt_rectab_disk_bytes(a->batches) + mt_rectab_disk_bytes(a->cp_rows) +
+                    mt_rectab_disk_bytes(a->cp_bytes) + kv_disk_bytes(a->kv);
     m->work_bytes = a->max_batch_bytes > a->batch_bytes ? a->max_batch_bytes : a->batch_bytes;
-    m->checkpoints = a->n_cps;
-    for (size_t i = 0; i < a->n_cps; i++) m->checkpoint_bytes += sizeof(pending_cp) + a->cps[i].len;
 }

@@ -144,11 +144,12 @@ typedef struct mt_audit_mem {
     uint64_t entries_ram, entries_disk; /* journal entries: leaf, root at that size, subject (97 B) */
     uint64_t records_ram, records_disk; /* published provenance records (72 B, and their index) */
     uint64_t batches_ram, batches_disk; /* batches: final figures, newest record (56 B, and their ids) */
+    uint64_t checkpoints_ram, checkpoints_disk; /* signed checkpoints (48 B and the envelope); in
+                                                 * memory: only those that went back in size */
     uint64_t keys;                      /* lookups by batch id and by batch and index */
     uint64_t ram_bytes;                 /* bytes of the above in memory (write buffers when on disk) */
     uint64_t disk_bytes;                /* bytes of the above on disk */
     uint64_t work_bytes;                /* the largest batch of work in flight (bounded by conf.batch) */
-    uint64_t checkpoints, checkpoint_bytes; /* signed checkpoints held until the replay reaches them */
 } mt_audit_mem;
 
 /* Fills m with the auditor's memory figures so far. */

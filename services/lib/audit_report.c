@@ -139,12 +139,12 @@ char *mt_audit_report_json(const mt_audit *a, const mt_audit_run *run) {
     json_object_set_new(st, "records_on_disk", json_integer((json_int_t)mm.records_disk));
     json_object_set_new(st, "batches_in_memory", json_integer((json_int_t)mm.batches_ram));
     json_object_set_new(st, "batches_on_disk", json_integer((json_int_t)mm.batches_disk));
+    json_object_set_new(st, "checkpoints_in_memory", json_integer((json_int_t)mm.checkpoints_ram));
+    json_object_set_new(st, "checkpoints_on_disk", json_integer((json_int_t)mm.checkpoints_disk));
     json_object_set_new(st, "keys", json_integer((json_int_t)mm.keys));
     json_object_set_new(st, "memory_bytes", json_integer((json_int_t)mm.ram_bytes));
     json_object_set_new(st, "disk_bytes", json_integer((json_int_t)mm.disk_bytes));
     json_object_set_new(st, "work_bytes", json_integer((json_int_t)mm.work_bytes));
-    json_object_set_new(st, "checkpoints", json_integer((json_int_t)mm.checkpoints));
-    json_object_set_new(st, "checkpoint_bytes", json_integer((json_int_t)mm.checkpoint_bytes));
     json_object_set_new(doc, "auditor_state", st);
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();

@@ -119,6 +119,27 @@ int mt_rectab_set(mt_rectab *t, uint64_t i, const void *rec) {
     return write_all(t->fd, rec, t->size, i * t->size);
 }
 
+int mt_rectab_append_many(mt_rectab *t, const void *recs, uint64_t n) {
+    const unsigned char *r = recs;
+    for (uint64_t k = 0; k < n; k++, r += t->size) /* records are small: a copy each is fine */
+        if (mt_rectab_append(t, r)) return -1;
+    return 0;
+}
+
+int mt_rectab_get_many(const mt_rectab *t, uint64_t i, uint64_t n, void *recs) {
+    unsigned char *r = recs;
+    if (i > t->count || n > t->count - i) return -1;
+    if (i < t->flushed) { /* the part in the file */
+        uint64_t k = t->flushed - i < n ? t->flushed - i : n;
+        if (read_all(t->fd, r, (size_t)(k * t->size), i * t->size)) return -1;
+        r += k * t->size;
+        i += k;
+        n -= k;
+    }
+    if (n) memcpy(r, t->buf + (size_t)(i - t->flushed) * t->size, (size_t)(n * t->size));
+    return 0;
+}
+
 uint64_t mt_rectab_count(const mt_rectab *t) {
     return t ? t->count : 0;
 }

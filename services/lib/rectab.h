@@ -21,6 +21,12 @@ void mt_rectab_close(mt_rectab *t);
 /* Appends a record; its number is the count before. Returns 0, or -1 (out of memory, disk full). */
 int mt_rectab_append(mt_rectab *t, const void *rec);
 
+/* Appends n records (a blob, with 1-byte records). Returns 0, or -1. */
+int mt_rectab_append_many(mt_rectab *t, const void *recs, uint64_t n);
+
+/* Copies records i .. i + n - 1 into recs. Returns 0, or -1 (past the count, read error). */
+int mt_rectab_get_many(const mt_rectab *t, uint64_t i, uint64_t n, void *recs);
+
 /* Copies record i into rec. Returns 0, or -1 (i not below the count, read error). Concurrent
  * calls are safe as long as nothing appends or sets meanwhile. */
 int mt_rectab_get(const mt_rectab *t, uint64_t i, void *rec);
