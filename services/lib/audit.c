@@ -83,9 +83,10 @@ typedef struct batch_row {
     uint64_t final_index;
     uint64_t tail; /* the newest published record's number + 1; 0: none published */
     unsigned char final_commit[32];
+    unsigned char tail_commit[32]; /* the newest published record's */
     uint8_t has_final, forged;
 } batch_row;
-_Static_assert(sizeof(pub_row) == 72 && sizeof(batch_row) == 56 && sizeof(cp_row) == 48, "rows as documented");
+_Static_assert(sizeof(pub_row) == 72 && sizeof(batch_row) == 88 && sizeof(cp_row) == 48, "rows as documented");
 
 /* One entry of a batch of work for the signature threads (and the finding the serial replay
  * made of it, so the most specific finding per entry wins, in entry order). */
@@ -1755,6 +1756,7 @@ int mt_audit_provenance(mt_audit *a, const uint8_t *bytes, size_t len, const cha
     if (!rc && mt_rectab_get(a->batches, pr.batch, &br)) rc = -1;
     if (!rc) {
         br.tail = no + 1;
+        memcpy(br.tail_commit, pr.commit, 32);
         if (mt_rectab_set(a->batches, pr.batch, &br)) rc = -1;
     }
     if (!rc) {
@@ -1807,6 +1809,29 @@ static void row_where(const mt_audit *a, const pub_row *pr, where *w) {
     topic_where(a, pr->topic, pr->partition, pr->offset, w);
 }
 
+/* Reads rows in order, 512 at a time. */
+typedef struct scan {
+    const mt_rectab *t;
+    size_t size;
+    unsigned char *buf;
+    uint64_t first, n;
+} scan;
+
+static int scan_get(scan *sc, uint64_t i, void *row) {
+    if (i < sc->first || i >= sc->first + sc->n) {
+        uint64_t count = mt_rectab_count(sc->t);
+        if (i >= count) return -1;
+        sc->first = i;
+        sc->n = count - i < 512 ? count - i : 512;
+        if (mt_rectab_get_many(sc->t, i, sc->n, sc->buf)) {
+            sc->n = 0;
+            return -1;
+        }
+    }
+    memcpy(row, sc->buf + (size_t)(i - sc->first) * sc->size, sc->size);
+    return 0;
+}
+
 /* Every published record matched the recomputation as of its index; the newest record of each
  * batch is its final state. Two passes over the rows (on disk or not); what is kept in memory
  * is the findings. */
@@ -1816,14 +1841,21 @@ static void check_provenance(mt_audit *a) {
     size_t n = 0, cap = 0;
     int err = mt_rectab_flush(a->pubs) || mt_rectab_flush(a->batches);
     uint64_t np = mt_rectab_count(a->pubs), nb = mt_rectab_count(a->batches);
+    scan sp = {a->pubs, sizeof(pub_row), malloc(512 * sizeof(pub_row)), 0, 0};
+    scan sb = {a->batches, sizeof(batch_row), malloc(512 * sizeof(batch_row)), 0, 0};
+    if (!sp.buf || !sb.buf) err = 1;
     for (uint64_t i = 0; i < np && !err; i++) { /* forged: published, never met by the replay */
         pub_row pr;
         batch_row br;
-        if (mt_rectab_get(a->pubs, i, &pr) || mt_rectab_get(a->batches, pr.batch, &br)) {
+        if (scan_get(&sp, i, &pr)) {
             err = 1;
             break;
         }
         if (pr.matched) continue;
+        if (mt_rectab_get(a->batches, pr.batch, &br)) {
+            err = 1;
+            break;
+        }
         if (!br.forged) {
             br.forged = 1;
             if (mt_rectab_set(a->batches, pr.batch, &br)) err = 1;
@@ -1848,16 +1880,16 @@ static void check_provenance(mt_audit *a) {
     for (uint64_t b = 0; b < nb && !err; b++) { /* stale: the newest record is not the final state */
         batch_row br;
         pub_row pr;
-        if (mt_rectab_get(a->batches, b, &br)) {
+        if (scan_get(&sb, b, &br)) {
             err = 1;
             break;
         }
         if (!br.has_final || br.forged || a->first_bad <= br.final_index) continue;
+        if (br.tail && memcmp(br.tail_commit, br.final_commit, 32) == 0) continue;
         if (br.tail && mt_rectab_get(a->pubs, br.tail - 1, &pr)) {
             err = 1;
             break;
         }
-        if (br.tail && memcmp(pr.commit, br.final_commit, 32) == 0) continue;
         prov_find *pf = prov_find_add(a, &v, &n, &cap, b);
         if (!pf) {
             err = 1;
@@ -1878,6 +1910,8 @@ static void check_provenance(mt_audit *a) {
                      pf->id, pr.index, br.final_index);
         }
     }
+    free(sp.buf);
+    free(sb.buf);
     if (err) a->oom = 1;
     if (n) qsort(v, n, sizeof(*v), by_batch_then_order);
     for (size_t i = 0; i < n; i++) {

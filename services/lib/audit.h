@@ -143,7 +143,7 @@ typedef struct mt_audit_mem {
     int on_disk;
     uint64_t entries_ram, entries_disk; /* journal entries: leaf, root at that size, subject (97 B) */
     uint64_t records_ram, records_disk; /* published provenance records (72 B, and their index) */
-    uint64_t batches_ram, batches_disk; /* batches: final figures, newest record (56 B, and their ids) */
+    uint64_t batches_ram, batches_disk; /* batches: final figures, newest record (88 B, and their ids) */
     uint64_t checkpoints_ram, checkpoints_disk; /* signed checkpoints (48 B and the envelope); in
                                                  * memory: only those that went back in size */
     uint64_t keys;                      /* lookups by batch id and by batch and index */
