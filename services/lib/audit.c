@@ -31,7 +31,7 @@
 
 /* What the auditor keeps of every entry: its recomputed leaf, the root of the tree that ends
  * with it (receipts prove inclusion against it), and what it is about (for receipts). 97 bytes,
- * kept in a rectab: on disk (the spill directory) unless the audit keeps everything in memory. */
+ * kept in a rectab: on disk (the spill directory) when the audit spills, else in memory. */
 enum { E_MISSING = 0, E_EVENT = 1, E_REJECTION = 2, E_REGISTRY = 3, E_DUPLICATE = 4, E_UNDECODABLE = 5 };
 typedef struct entry_rec {
     unsigned char leaf[32], root[32], subject[32];
@@ -258,7 +258,7 @@ struct mt_audit {
     uint8_t *newest_cp;
     size_t newest_cp_len;
     uint64_t newest_cp_size;
-    /* provenance: rows in rectabs, looked up through kv (both on disk unless no_spill):
+    /* provenance: rows in rectabs, looked up through kv (both on disk with conf.spill):
      *   'b' batch id -> batch number (8 bytes)     'n' batch number -> batch id
      *   'p' batch number, ledger index (8 + 8 bytes) -> the numbers of the records published
      *   for that batch at that index */
@@ -1578,7 +1578,7 @@ static void journal_end(mt_audit *a) {
     while (!a->oom && (got = cp_peek(a, &r, &side)) == 1) cp_check_next(a, &r, side, 1);
     if (got < 0) a->oom = 1;
     work_drain(a);
-    if (mt_rectab_flush(a->recs)) a->oom = 1;
+    if (mt_rectab_flush(a->recs) || mt_rectab_flush(a->cp_rows) || mt_rectab_flush(a->cp_bytes)) a->oom = 1;
     a->totals.tree_size = mt_merkle_frontier_size(&a->tree);
     mt_merkle_frontier_root(&a->tree, a->totals.root);
 
@@ -1933,6 +1933,7 @@ long mt_audit_finish(mt_audit *a) {
     journal_end(a);
     work_drain(a);
     check_provenance(a);
+    if (mt_rectab_flush(a->pubs) || mt_rectab_flush(a->batches)) a->oom = 1; /* the figures: all on disk */
     if (a->n_f) qsort(a->f, a->n_f, sizeof(*a->f), by_finding); /* a->f is NULL without findings */
     a->finished = 1;
     return a->oom ? -1 : (long)a->n_f;
@@ -1963,13 +1964,13 @@ mt_audit *mt_audit_new(const mt_audit_conf *conf, char *errstr, size_t errstr_si
     a->stash = mt_map_new();
     a->taint = mt_map_new();
     if (!a->l || !a->stash || !a->taint) goto oom;
-    /* what grows with history: on disk in the spill directory (unless no_spill) */
-    if (!(a->recs = mt_rectab_open(conf->spill_dir, sizeof(entry_rec), conf->no_spill, errstr, errstr_size)) ||
-        !(a->pubs = mt_rectab_open(conf->spill_dir, sizeof(pub_row), conf->no_spill, errstr, errstr_size)) ||
-        !(a->batches = mt_rectab_open(conf->spill_dir, sizeof(batch_row), conf->no_spill, errstr, errstr_size)) ||
-        !(a->cp_rows = mt_rectab_open(conf->spill_dir, sizeof(cp_row), conf->no_spill, errstr, errstr_size)) ||
-        !(a->cp_bytes = mt_rectab_open(conf->spill_dir, 1, conf->no_spill, errstr, errstr_size)) ||
-        !(a->kv = kv_open(conf->spill_dir, conf->no_spill, errstr, errstr_size))) {
+    /* what grows with history: on disk in the spill directory with conf.spill */
+    if (!(a->recs = mt_rectab_open(conf->spill_dir, sizeof(entry_rec), !conf->spill, errstr, errstr_size)) ||
+        !(a->pubs = mt_rectab_open(conf->spill_dir, sizeof(pub_row), !conf->spill, errstr, errstr_size)) ||
+        !(a->batches = mt_rectab_open(conf->spill_dir, sizeof(batch_row), !conf->spill, errstr, errstr_size)) ||
+        !(a->cp_rows = mt_rectab_open(conf->spill_dir, sizeof(cp_row), !conf->spill, errstr, errstr_size)) ||
+        !(a->cp_bytes = mt_rectab_open(conf->spill_dir, 1, !conf->spill, errstr, errstr_size)) ||
+        !(a->kv = kv_open(conf->spill_dir, !conf->spill, errstr, errstr_size))) {
         mt_audit_free(a);
         return NULL;
     }

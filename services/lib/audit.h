@@ -55,8 +55,8 @@ typedef struct mt_audit_conf {
     const mt_ledger_conf *ledger_conf;  /* NULL = the defaults (must match the aggregator's) */
     int threads;                        /* signature checkers; 0 = every online core */
     size_t batch;                       /* entries verified per parallel batch; 0 = 4096 */
-    const char *spill_dir;              /* where state that grows with history goes (NULL: $TMPDIR) */
-    int no_spill;                       /* 1: keep all of it in memory instead */
+    int spill;                          /* the ledger keeps spent state on disk (mt_ledger_spill) */
+    const char *spill_dir;              /* ... in temporary files here; NULL = $TMPDIR or /tmp */
 } mt_audit_conf;
 
 /* Per-material figures, summed over the batches made in the audited history (as made). */
@@ -98,7 +98,10 @@ typedef struct mt_audit_totals {
 
 typedef struct mt_audit mt_audit;
 
-/* A new auditor, or NULL with errstr (out of memory, no network id or governance key). */
+/* A new auditor, or NULL with errstr (out of memory, no network id or governance key, a spill
+ * file that cannot be made). With conf->spill, what the auditor itself keeps that grows with the
+ * length of history (a row per journal entry, published provenance record, batch, checkpoint)
+ * goes to temporary files in conf->spill_dir too, unlinked at once; without, it is in memory. */
 mt_audit *mt_audit_new(const mt_audit_conf *conf, char *errstr, size_t errstr_size);
 void mt_audit_free(mt_audit *a);
 

@@ -236,8 +236,8 @@ static void audit(int loops, uint64_t entries, int spill, int threads) {
     long before = vm_hwm_kb();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    mt_audit_conf conf = {.network_id = NET, .gov_pk = gov.pk, .threads = threads, .spill_dir = dir,
-                          .no_spill = !spill};
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = gov.pk, .threads = threads, .spill = spill,
+                          .spill_dir = dir};
     mt_audit *a = mt_audit_new(&conf, err, sizeof(err));
     if (!a) die(err);
     feed(a, F_CHECKPOINTS, entries);

@@ -1,6 +1,7 @@
 /* test_audit.c - the auditor (audit.h): a simulated history built in memory exactly as the
  * aggregator writes it audits clean; each tamper an attacker with write access could make is
  * named by its exact finding kind and ledger index; the report does not depend on threads. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
-#include <dirent.h>
 #include <unistd.h>
+#include <cmocka.h>
 
 #include "audit.h"
 #include "codec.h"
@@ -256,14 +256,9 @@ static history build(world *w, int chains, int64_t t0) {
 
 /* ---- auditing a history ---- */
 
-/* Where audit() keeps the auditor's state: the defaults ($TMPDIR, spilled) unless a test says. */
-static const char *spill_dir;
-static int no_spill;
-
 static mt_audit *audit(world *w, const history *h, const uint8_t *trusted, size_t tlen, int threads, size_t batch) {
     char err[256];
-    mt_audit_conf conf = {.network_id = NET, .gov_pk = w->gov.pk, .threads = threads, .batch = batch,
-                          .spill_dir = spill_dir, .no_spill = no_spill};
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = w->gov.pk, .threads = threads, .batch = batch};
     mt_audit *a = mt_audit_new(&conf, err, sizeof(err));
     assert_non_null(a);
     for (size_t i = 0; i < h->checkpoints.n; i++)
@@ -1036,6 +1031,26 @@ static void test_deterministic(void **state) {
 
 #define BIG_CHAINS 60 /* 841 entries: more than a rectab's 64 kB write buffer holds (675 entries) */
 
+/* audit(), with the auditor's state spilled to dir (spill) or kept in memory. */
+static mt_audit *audit_spilled(world *w, const history *h, const uint8_t *trusted, size_t tlen, int spill,
+                               const char *dir) {
+    char err[256];
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = w->gov.pk, .spill = spill, .spill_dir = dir};
+    mt_audit *a = mt_audit_new(&conf, err, sizeof(err));
+    assert_non_null(a);
+    for (size_t i = 0; i < h->checkpoints.n; i++)
+        assert_int_equal(mt_audit_checkpoint(a, h->checkpoints.v[i].b, h->checkpoints.v[i].len, "t.checkpoints", 0, (int64_t)i), 0);
+    for (size_t i = 0; i < h->provenance.n; i++)
+        assert_int_equal(mt_audit_provenance(a, h->provenance.v[i].b, h->provenance.v[i].len, "t.provenance", 0, (int64_t)i), 0);
+    if (trusted) assert_int_equal(mt_audit_trusted_checkpoint(a, trusted, tlen, "trusted.cp"), 0);
+    for (size_t i = 0; i < h->entries.n; i++)
+        assert_int_equal(mt_audit_entry(a, h->entries.v[i].b, h->entries.v[i].len, "t.ledger", 0, (int64_t)i), 0);
+    for (size_t i = 0; i < h->receipts.n; i++)
+        assert_int_equal(mt_audit_receipt(a, h->receipts.v[i].b, h->receipts.v[i].len, "t.receipts", 0, (int64_t)i, 0), 0);
+    assert_true(mt_audit_finish(a) >= 0);
+    return a;
+}
+
 /* A fresh empty directory for spilled state (rmdir it afterwards: it must still be empty). */
 static char *spill_tmpdir(void) {
     char *d = strdup("/tmp/test_audit.XXXXXX");
@@ -1078,8 +1093,7 @@ static void test_state_on_disk(void **state) {
     fixture *fx = *state;
     history h = build(fx->w, BIG_CHAINS, T0);
     char *d = spill_tmpdir();
-    spill_dir = d;
-    mt_audit *a = audit(fx->w, &h, NULL, 0, 0, 0);
+    mt_audit *a = audit_spilled(fx->w, &h, NULL, 0, 1, d);
     assert_true(dir_is_empty(d));
     print_findings(a);
     const mt_finding *f;
@@ -1092,10 +1106,7 @@ static void test_state_on_disk(void **state) {
     assert_int_equal(m.records_disk + m.records_ram, h.provenance.n);
     assert_true(m.batches_disk + m.batches_ram > 0);
     assert_true(m.disk_bytes >= m.entries_disk * 97);
-    no_spill = 1;
-    mt_audit *b = audit(fx->w, &h, NULL, 0, 0, 0);
-    no_spill = 0;
-    spill_dir = NULL;
+    mt_audit *b = audit_spilled(fx->w, &h, NULL, 0, 0, NULL);
     mt_audit_mem mb;
     mt_audit_memory(b, &mb);
     assert_false(mb.on_disk);
@@ -1145,12 +1156,8 @@ static void other_event(Mintrace__V1__Receipt *r) {
  * and in memory: the same report; returns the spilled one. */
 static mt_audit *audit_both_ways(fixture *fx, const history *h, const uint8_t *trusted, size_t tlen) {
     char *d = spill_tmpdir();
-    spill_dir = d;
-    mt_audit *a = audit(fx->w, h, trusted, tlen, 0, 0);
-    spill_dir = NULL;
-    no_spill = 1;
-    mt_audit *b = audit(fx->w, h, trusted, tlen, 0, 0);
-    no_spill = 0;
+    mt_audit *a = audit_spilled(fx->w, h, trusted, tlen, 1, d);
+    mt_audit *b = audit_spilled(fx->w, h, trusted, tlen, 0, NULL);
     mt_audit_mem m;
     mt_audit_memory(a, &m);
     assert_true(m.on_disk && m.entries_disk > 0);
@@ -1213,7 +1220,7 @@ static void test_roots_from_disk(void **state) {
     history_free(&forked);
 
     char *d = spill_tmpdir();
-    mt_audit_conf conf = {.network_id = NET, .gov_pk = fx->w->gov.pk, .spill_dir = d};
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = fx->w->gov.pk, .spill = 1, .spill_dir = d};
     char err[256];
     a = mt_audit_new(&conf, err, sizeof(err));
     assert_non_null(a);
@@ -1230,7 +1237,8 @@ static void test_roots_from_disk(void **state) {
 }
 
 /* Provenance findings from the state on disk are those (and in the order) of the state in
- * memory: a forged record early, an old record published again late, an altered entry. */
+ * memory: a forged record early, an old record published again late, an altered entry; and a
+ * checkpoint published again (it goes back in size: it waits in memory, the others on disk). */
 static void test_provenance_from_disk(void **state) {
     fixture *fx = *state;
     history h = build(fx->w, BIG_CHAINS, T0);
@@ -1245,8 +1253,14 @@ static void test_provenance_from_disk(void **state) {
     mintrace__v1__provenance_record__free_unpacked(r, NULL);
     list_add(&h.provenance, h.provenance.v[20].b, h.provenance.v[20].len); /* stale, unless it was the last */
     tamper_envelope(&h, find_event_entry(&h, 500, -1), flip_payload);
+    list_add(&h.checkpoints, h.checkpoints.v[0].b, h.checkpoints.v[0].len); /* waits in memory */
     mt_audit *a = audit_both_ways(fx, &h, NULL, 0);
     expect_first(a, "FORGED_PROVENANCE", index);
+    expect_some(a, "ROLLED_BACK_CHECKPOINT", CP_EVERY - 1);
+    mt_audit_mem mem;
+    mt_audit_memory(a, &mem);
+    assert_int_equal(mem.checkpoints_ram, 1);
+    assert_int_equal(mem.checkpoints_disk + mem.checkpoints_ram, h.checkpoints.n);
     mt_audit_free(a);
     history_free(&h);
 }
