@@ -15,7 +15,10 @@
 #define FIRST_SLOTS 64  /* a new index: 1 KiB */
 #define PROBE_SLOTS 8   /* slots read per pread while probing: 128 bytes */
 #define SCAN_SLOTS 4096 /* slots read per pread while rebuilding: 64 KiB */
+#define PAGE_SLOTS 256  /* while rebuilding, the new index is written through a cache of pages of 4 KiB */
+#define CACHE_PAGES 16  /* ... 64 KiB of them */
 #define HEAD 8          /* a record's header: u32 klen, u32 vlen */
+#define FIRST_READ 1024 /* bytes read at a record: its header, key and (usually) all its value */
 
 typedef struct slot {
     uint64_t hash;
@@ -31,6 +34,8 @@ struct mt_store {
     uint64_t count;     /* live entries */
     uint64_t used;      /* live entries and graves */
     uint64_t data_end;  /* where the next record goes */
+    unsigned char rec[FIRST_READ]; /* the first bytes of the record key_at() read last */
+    size_t rec_len;
 };
 
 /* Reads exactly n bytes at off; a short read (past the end) is EIO. */
@@ -64,6 +69,19 @@ static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
         off += (uint64_t)w;
     }
     return 0;
+}
+
+/* Reads up to n bytes at off (fewer at the end of the file): how many, or -1. */
+static ssize_t pread_upto(int fd, void *buf, size_t n, uint64_t off) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (unsigned char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
 }
 
 /* A new file under dir, already unlinked; -1 with errno on failure. */
@@ -133,17 +151,23 @@ void mt_store_close(mt_store *s) {
     free(s);
 }
 
-/* Whether the record at off has this key: 1 yes (*vlen its value's length), 0 no, -1 error. */
-static int key_at(const mt_store *s, uint64_t off, const void *key, size_t klen, size_t *vlen) {
+/* Whether the record at off has this key: 1 yes (*vlen its value's length), 0 no, -1 error. Its
+ * first FIRST_READ bytes stay in s->rec (one pread: mt_store_get() finds most values there). */
+static int key_at(mt_store *s, uint64_t off, const void *key, size_t klen, size_t *vlen) {
     unsigned char buf[256];
     uint32_t head[2];
-    size_t first = HEAD + klen < sizeof(buf) ? HEAD + klen : sizeof(buf);
-    if (pread_all(s->dfd, buf, first, off)) return -1;
-    memcpy(head, buf, HEAD);
+    ssize_t got = pread_upto(s->dfd, s->rec, sizeof(s->rec), off);
+    s->rec_len = got > 0 ? (size_t)got : 0;
+    if (got < 0) return -1;
+    if (s->rec_len < HEAD) {
+        errno = EIO;
+        return -1;
+    }
+    memcpy(head, s->rec, HEAD);
     if (head[0] != klen) return 0;
     *vlen = head[1];
-    size_t done = first - HEAD;
-    if (memcmp(buf + HEAD, key, done)) return 0;
+    size_t done = klen < s->rec_len - HEAD ? klen : s->rec_len - HEAD;
+    if (memcmp(s->rec + HEAD, key, done)) return 0;
     while (done < klen) { /* a long key: the rest, a buffer at a time */
         size_t n = klen - done < sizeof(buf) ? klen - done : sizeof(buf);
         if (pread_all(s->dfd, buf, n, off + HEAD + done)) return -1;
@@ -155,7 +179,7 @@ static int key_at(const mt_store *s, uint64_t off, const void *key, size_t klen,
 
 /* Probes for key. Returns 1 found (*at its slot, *off its record, *vlen), 0 absent (*at the
  * slot to insert it in, *was_empty whether that slot was never used), -1 error. */
-static int find(const mt_store *s, uint64_t h, const void *key, size_t klen, uint64_t *at, uint64_t *off,
+static int find(mt_store *s, uint64_t h, const void *key, size_t klen, uint64_t *at, uint64_t *off,
                 size_t *vlen, int *was_empty) {
     slot run[PROBE_SLOTS];
     uint64_t grave = UINT64_MAX, i = h & (s->cap - 1), seen = 0;
@@ -192,15 +216,55 @@ static int find(const mt_store *s, uint64_t h, const void *key, size_t klen, uin
     return 0;
 }
 
-/* Puts a slot into the index fd of cap slots that holds no graves and the key of none. */
-static int place(int fd, uint64_t cap, const slot *sl) {
-    slot run[PROBE_SLOTS];
-    for (uint64_t i = sl->hash & (cap - 1), seen = 0; seen < cap;) {
-        uint64_t n = cap - i < PROBE_SLOTS ? cap - i : PROBE_SLOTS;
-        if (pread_all(fd, run, n * sizeof(slot), i * sizeof(slot))) return -1;
-        for (uint64_t k = 0; k < n; k++, seen++)
-            if (run[k].off == SLOT_EMPTY) return pwrite_all(fd, sl, sizeof(*sl), (i + k) * sizeof(slot));
-        i = (i + n) & (cap - 1);
+/* The new index while it is rebuilt: pages of it in memory, written back when evicted (least
+ * recently used) or at the end. A scan of the old index in slot order places entries in two
+ * nearly ascending runs (home slot i of the old index is i or i + old cap in the new one), so a
+ * few pages see every write: a pread and a pwrite per page, not per entry. */
+typedef struct pages {
+    int fd;
+    uint64_t cap, page_slots;
+    uint64_t first[CACHE_PAGES]; /* the first slot of each cached page; UINT64_MAX: none */
+    uint64_t used[CACHE_PAGES], clock;
+    int dirty[CACHE_PAGES];
+    slot *data; /* CACHE_PAGES pages of page_slots */
+} pages;
+
+static int page_out(pages *pc, int p) {
+    if (!pc->dirty[p]) return 0;
+    pc->dirty[p] = 0;
+    return pwrite_all(pc->fd, pc->data + p * pc->page_slots, pc->page_slots * sizeof(slot), pc->first[p] * sizeof(slot));
+}
+
+/* Slot i of the new index, in the cache (NULL on an I/O error). */
+static slot *page_slot(pages *pc, uint64_t i) {
+    uint64_t first = i - i % pc->page_slots;
+    int p = 0;
+    for (int k = 0; k < CACHE_PAGES; k++) {
+        if (pc->first[k] == first) {
+            pc->used[k] = ++pc->clock;
+            return pc->data + k * pc->page_slots + (i - first);
+        }
+        if (pc->used[k] < pc->used[p]) p = k;
+    }
+    if (pc->first[p] != UINT64_MAX && page_out(pc, p)) return NULL;
+    pc->first[p] = UINT64_MAX;
+    if (pread_all(pc->fd, pc->data + p * pc->page_slots, pc->page_slots * sizeof(slot), first * sizeof(slot)))
+        return NULL;
+    pc->first[p] = first;
+    pc->used[p] = ++pc->clock;
+    return pc->data + p * pc->page_slots + (i - first);
+}
+
+/* Puts a slot into the new index, which holds no graves and the key of none. */
+static int place(pages *pc, const slot *sl) {
+    for (uint64_t i = sl->hash & (pc->cap - 1), seen = 0; seen < pc->cap; i = (i + 1) & (pc->cap - 1), seen++) {
+        slot *x = page_slot(pc, i);
+        if (!x) return -1;
+        if (x->off == SLOT_EMPTY) {
+            *x = *sl;
+            pc->dirty[(x - pc->data) / pc->page_slots] = 1;
+            return 0;
+        }
     }
     errno = EIO;
     return -1;
@@ -209,29 +273,32 @@ static int place(int fd, uint64_t cap, const slot *sl) {
 /* Rebuilds the index with cap slots and no graves: a sequential scan of the old one into a new
  * unlinked file. */
 static int rebuild(mt_store *s, uint64_t cap) {
+    pages pc = {.fd = -1, .cap = cap, .page_slots = cap < PAGE_SLOTS ? cap : PAGE_SLOTS};
     slot *buf = malloc(SCAN_SLOTS * sizeof(slot));
-    int fd = buf ? new_index(s->dir, cap) : -1;
-    if (fd < 0) {
-        free(buf);
-        return -1;
-    }
+    pc.data = malloc(CACHE_PAGES * pc.page_slots * sizeof(slot));
+    for (int k = 0; k < CACHE_PAGES; k++) pc.first[k] = UINT64_MAX;
+    if (!buf || !pc.data || (pc.fd = new_index(s->dir, cap)) < 0) goto fail;
     for (uint64_t i = 0; i < s->cap; i += SCAN_SLOTS) {
         uint64_t n = s->cap - i < SCAN_SLOTS ? s->cap - i : SCAN_SLOTS;
         if (pread_all(s->ifd, buf, n * sizeof(slot), i * sizeof(slot))) goto fail;
         for (uint64_t k = 0; k < n; k++)
-            if (buf[k].off != SLOT_EMPTY && buf[k].off != SLOT_GRAVE && place(fd, cap, &buf[k])) goto fail;
+            if (buf[k].off != SLOT_EMPTY && buf[k].off != SLOT_GRAVE && place(&pc, &buf[k])) goto fail;
     }
+    for (int k = 0; k < CACHE_PAGES; k++)
+        if (pc.first[k] != UINT64_MAX && page_out(&pc, k)) goto fail;
     free(buf);
+    free(pc.data);
     close(s->ifd);
-    s->ifd = fd;
+    s->ifd = pc.fd;
     s->cap = cap;
     s->used = s->count;
     return 0;
 fail:;
     int e = errno;
     free(buf);
-    close(fd);
-    errno = e;
+    free(pc.data);
+    if (pc.fd >= 0) close(pc.fd);
+    errno = e ? e : ENOMEM;
     return -1;
 }
 
@@ -279,7 +346,10 @@ int mt_store_get(mt_store *s, const void *key, size_t klen, void **val, size_t *
     }
     void *v = malloc(len ? len : 1);
     if (!v) return -1;
-    if (len && pread_all(s->dfd, v, len, off + HEAD + klen)) {
+    size_t have = s->rec_len > HEAD + klen ? s->rec_len - HEAD - klen : 0; /* read with the key */
+    if (have > len) have = len;
+    if (have) memcpy(v, s->rec + HEAD + klen, have);
+    if (len > have && pread_all(s->dfd, (unsigned char *)v + have, len - have, off + HEAD + klen + have)) {
         int e = errno;
         free(v);
         errno = e;

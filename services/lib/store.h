@@ -10,7 +10,9 @@
  * open-addressing hash index of fixed 16-byte slots (64-bit keyed hash, 64-bit data offset;
  * linear probing, doubled when more than half full). Every access is a pread or pwrite: the
  * process holds a few hundred bytes however many entries the store has, and the kernel's page
- * cache does the caching. A negative lookup is usually one pread of 8 slots.
+ * cache does the caching. A negative lookup is usually one pread of 8 slots, a hit one more of
+ * the record (its first KiB: key and, usually, value). The index is rebuilt through 64 KiB of
+ * pages, so a doubling costs a pread and a pwrite per 4 KiB, not per entry.
  *
  * The disk grows with writes: a put of an existing key appends a new record and repoints its
  * slot, a delete only marks the slot, and the dead records stay in the data file (no

@@ -53,6 +53,10 @@ static void test_put_get_del_replace(void **state) {
     assert_int_equal(mt_store_put(s, "", 0, "empty key", 9), 0);
     expect(s, "", 0, "empty key", 9);
     assert_int_equal(mt_store_count(s), 3);
+    unsigned char big[5000]; /* longer than what a lookup reads with the key */
+    for (size_t i = 0; i < sizeof(big); i++) big[i] = (unsigned char)(i * 7);
+    assert_int_equal(mt_store_put(s, "big", 3, big, sizeof(big)), 0);
+    expect(s, "big", 3, big, sizeof(big));
     mt_store_close(s);
     mt_store_close(NULL);
 }
