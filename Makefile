@@ -117,14 +117,9 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIB)
 	$(call quiet,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
-# ---- benchmark programs: tests/bench/bench_*.c, each alone against libsodium ----
+# ---- benchmark programs: tests/bench/bench_*.c, each one file, linked with the library ----
 BENCH_BIN := $(patsubst tests/bench/%.c,$(O)/bench/%,$(sort $(wildcard tests/bench/bench_*.c)))
-$(O)/bench/bench_%: tests/bench/bench_%.c
-	@mkdir -p $(@D)
-	$(call quiet,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
-# except bench_audit_mem, which drives the auditor itself (audit.h) and links the library
-$(O)/bench/bench_audit_mem: tests/bench/bench_audit_mem.c $(LIB) | $(GEN_H)
+$(O)/bench/bench_%: tests/bench/bench_%.c $(LIB) $(O)/.flags | $(GEN_H)
 	@mkdir -p $(@D)
 	$(call quiet,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
