@@ -1,6 +1,7 @@
 /* audit — the independent verifier: replays the journal with the ledger's own rules and names
  * every way the published history differs from what the signatures and the rules allow. */
 #include "audit.h"
+#include "audit_submitted.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -287,6 +288,7 @@ struct mt_audit {
     size_t n_flows;
     size_t max_batch_bytes, batch_bytes;
     int oom;
+    mt_audit_sub *sub; /* events.submitted's account (audit_submitted.c) */
 };
 
 /* ---- findings ---- */
@@ -1409,6 +1411,7 @@ static void process_entry(mt_audit *a, const Mintrace__V1__LedgerEntry *e, const
         bad(a, e->index);
     }
     store_rec(a, &er);
+    if (mt_audit_sub_entry(a->sub, e)) a->oom = 1;
     a->next = e->index + 1;
     check_checkpoints_at_size(a);
     work *w = &a->w[a->cur];
@@ -1934,6 +1937,18 @@ long mt_audit_finish(mt_audit *a) {
     work_drain(a);
     check_provenance(a);
     if (mt_rectab_flush(a->pubs) || mt_rectab_flush(a->batches)) a->oom = 1; /* the figures: all on disk */
+    const mt_finding *sf;
+    long ns = mt_audit_sub_finish(a->sub, &sf);
+    if (ns < 0) a->oom = 1;
+    for (long i = 0; i < ns; i++) {
+        where at;
+        where_set(&at, sf[i].topic, sf[i].partition, sf[i].offset);
+        mt_finding *f = add_finding(a, sf[i].kind, sf[i].index, &at, sf[i].rule, "%s", sf[i].detail);
+        if (f) {
+            snprintf(f->event_id, sizeof(f->event_id), "%s", sf[i].event_id);
+            snprintf(f->facility, sizeof(f->facility), "%s", sf[i].facility);
+        }
+    }
     if (a->n_f) qsort(a->f, a->n_f, sizeof(*a->f), by_finding); /* a->f is NULL without findings */
     a->finished = 1;
     return a->oom ? -1 : (long)a->n_f;
@@ -1977,6 +1992,7 @@ mt_audit *mt_audit_new(const mt_audit_conf *conf, char *errstr, size_t errstr_si
     mt_ledger_set_governance(a->l, a->gov_pk);
     mt_ledger_commit(a->l);
     mt_merkle_frontier_init(&a->tree);
+    if (!(a->sub = mt_audit_sub_new(conf->ledger_conf ? conf->ledger_conf->park_max_age : 0, conf->spill_dir))) goto oom;
     return a;
 oom:
     snprintf(errstr, errstr_size, "out of memory");
@@ -1993,6 +2009,7 @@ void mt_audit_free(mt_audit *a) {
         free(a->w[i].s);
         free(a->w[i].r);
     }
+    mt_audit_sub_free(a->sub);
     mt_ledger_free(a->l);
     mt_map_free(a->stash, free);
     kv_close(a->kv);
@@ -2035,6 +2052,10 @@ size_t mt_audit_flows(const mt_audit *a, const mt_audit_flow **out) {
 const uint8_t *mt_audit_newest_checkpoint(const mt_audit *a, size_t *len) {
     *len = a->newest_cp_len;
     return a->newest_cp;
+}
+
+mt_audit_sub *mt_audit_sub_of(const mt_audit *a) {
+    return a->sub;
 }
 
 uint64_t mt_audit_progress(const mt_audit *a) {

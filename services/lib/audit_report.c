@@ -6,11 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_submitted.h"
 #include "codec.h"
 #include "crypto.h"
 
 static void hex32(const unsigned char b[32], char out[65]) {
     mt_hex_encode(b, 32, out);
+}
+
+/* events.submitted's account: submitted = judged + pending + unjudged, and why some are pending. */
+static void submitted_text(FILE *fp, const mt_audit *a) {
+    const mt_audit_sub_totals *s = mt_audit_submitted_totals(a);
+    if (!s->read) return;
+    fprintf(fp,
+            "submitted: %" PRIu64 " messages of %s = %" PRIu64 " judged + %" PRIu64 " pending + %" PRIu64
+            " unjudged\n",
+            s->submitted, s->topic, s->judged, s->pending, s->unjudged);
+    if (s->cut_partitions)
+        fprintf(fp, "note: retention deleted the start of %d partitions of %s (partition@low watermark: %s): only "
+                    "what is there is judged\n",
+                s->cut_partitions, s->topic, s->cut);
+    if (s->pending)
+        fprintf(fp, "note: %" PRIu64 " submitted messages have no journal entry yet and may still be in flight "
+                    "(pending%s%s)\n",
+                s->pending, s->ambiguous ? ", some submitted more than once" : "",
+                s->rejected_read ? "" : "; the rejected topic was not read from its start");
 }
 
 static const char *role_name(int role) {
@@ -54,6 +74,7 @@ void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) 
             t->entries, t->accepted, t->rejected, t->duplicates, t->registry_versions, t->checkpoints_verified,
             t->checkpoints, t->provenance_records, t->receipts, t->kept_receipts, t->signatures,
             run ? run->seconds : 0.0);
+    submitted_text(fp, a);
     if (n == 0) {
         hex32(t->checkpoint_size ? t->checkpoint_root : t->root, root);
         fprintf(fp, "verified: %" PRIu64 " events, checkpoint root %s at tree size %" PRIu64 "\n", t->accepted, root,
@@ -200,6 +221,23 @@ char *mt_audit_report_json(const mt_audit *a, const mt_audit_run *run) {
         json_array_append_new(fl, o);
     }
     json_object_set_new(doc, "flows", fl);
+    const mt_audit_sub_totals *sub = mt_audit_submitted_totals(a);
+    if (sub->read) {
+        json_t *so = json_object();
+        json_object_set_new(so, "topic", json_string(sub->topic));
+        json_object_set_new(so, "submitted", json_integer((json_int_t)sub->submitted));
+        json_object_set_new(so, "judged", json_integer((json_int_t)sub->judged));
+        json_object_set_new(so, "pending", json_integer((json_int_t)sub->pending));
+        json_object_set_new(so, "unjudged", json_integer((json_int_t)sub->unjudged));
+        json_object_set_new(so, "ambiguous", json_integer((json_int_t)sub->ambiguous));
+        json_object_set_new(so, "unjudged_after", json_integer((json_int_t)sub->unjudged_after));
+        json_object_set_new(so, "rejected_read", json_boolean(sub->rejected_read));
+        json_object_set_new(so, "start_deleted", json_boolean(sub->cut_partitions > 0));
+        json_object_set_new(so, "start_deleted_partitions", jstr_or_null(sub->cut));
+        json_object_set_new(doc, "submitted", so);
+    } else {
+        json_object_set_new(doc, "submitted", json_null());
+    }
     char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
     return s;
@@ -326,6 +364,22 @@ int mt_audit_report_html(FILE *fp, const mt_audit *a, const mt_audit_run *run) {
                 {"signatures verified", t->signatures}};
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         fprintf(fp, "<tr><td>%s</td><td class=\"n\">%" PRIu64 "</td></tr>\n", rows[i].what, rows[i].v);
+    const mt_audit_sub_totals *sub = mt_audit_submitted_totals(a);
+    if (sub->read) {
+        fputs("<tr><td>submitted messages (", fp);
+        esc(fp, sub->topic);
+        fprintf(fp,
+                ")</td><td class=\"n\">%" PRIu64 "</td></tr>\n<tr><td>of them judged in the journal</td>"
+                "<td class=\"n\">%" PRIu64 "</td></tr>\n<tr><td>pending (may still be in flight)</td>"
+                "<td class=\"n\">%" PRIu64 "</td></tr>\n<tr><td>unjudged (no stage's decision journaled)</td>"
+                "<td class=\"n\">%" PRIu64 "</td></tr>\n",
+                sub->submitted, sub->judged, sub->pending, sub->unjudged);
+        if (sub->cut_partitions) {
+            fputs("<tr><td>partitions whose start retention deleted (partition@low watermark)</td><td>", fp);
+            esc(fp, sub->cut);
+            fputs("</td></tr>\n", fp);
+        }
+    }
     fputs("</table>\n<h2>Findings</h2>\n", fp);
     if (n == 0) {
         fputs("<p>None.</p>\n", fp);

@@ -1,6 +1,7 @@
 /* ledger — the rules of the journal: one order, chains, custody, balances; state follows commits. */
 #include "ledger.h"
 #include "merkle.h"
+#include "statetree.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -42,6 +43,7 @@ typedef struct batch {
     int holder_role;  /* registry role of the holder (of the destination while in transit) */
     int64_t exited_time_ms; /* the time of its latest EXIT (0: never EXITed) */
     uint64_t returned_mg;   /* mass of its exited stock that standing RECYCLEs returned */
+    uint64_t position;                     /* its leaf in the state tree: batches made before it */
     uint64_t prov_index;                   /* the ledger index its provenance last changed at */
     unsigned char prov_commit[MT_HASH_LEN]; /* mt_prov_record_commit() of its record at prov_index */
     int n_el;
@@ -110,10 +112,12 @@ struct mt_ledger {
     mt_map *accounts; /* facility id -> mt_massbal_account */
     mt_map *memos;    /* event id -> mt_massbal_memo, while the event can still be corrected */
     uint64_t next_index, arrivals;
+    uint64_t made;       /* batches made: the next one's state position */
+    mt_state_tree *tree; /* the provenance state tree (statetree.h), leaf = batch position */
     int caller_verifies_notary; /* mt_ledger_set_caller_verifies_notary(): the auditor's parallel pass */
     undo *log;
     size_t n_log, cap_log;
-    uint64_t txn_next_index, txn_arrivals;
+    uint64_t txn_next_index, txn_arrivals, txn_made;
     int oom;
     /* the registry versions journaled, oldest first, and the governance key in force */
     mt_registry **regs;
@@ -186,6 +190,12 @@ static void remove_undoable(mt_ledger *l, mt_map *map, const void *key, size_t k
     mt_map_remove(map, key, klen);
 }
 
+/* Sets b's leaf in the state tree from its record's commitment. */
+static void set_leaf(mt_ledger *l, const batch *b) {
+    unsigned char leaf[MT_HASH_LEN];
+    if (mt_prov_state_leaf(b->id, b->prov_commit, leaf) || mt_state_tree_set(l->tree, b->position, leaf)) l->oom = 1;
+}
+
 void mt_ledger_begin(mt_ledger *l) {
     mt_ledger_commit(l);
 }
@@ -198,6 +208,7 @@ void mt_ledger_commit(mt_ledger *l) {
     l->n_log = 0;
     l->txn_next_index = l->next_index;
     l->txn_arrivals = l->arrivals;
+    l->txn_made = l->made;
     l->txn_n_regs = l->n_regs;
     memcpy(l->txn_gov_pk, l->gov_pk, MT_PK_LEN);
     l->txn_have_gov = l->have_gov;
@@ -210,7 +221,10 @@ void mt_ledger_abort(mt_ledger *l) {
         void *cur = u->old ? mt_map_put(u->map, u->key, u->klen, u->old) : mt_map_remove(u->map, u->key, u->klen);
         free(cur);
         free(u->key);
+        if (u->map == l->batches && u->old) set_leaf(l, u->old); /* its leaf as it was */
     }
+    mt_state_tree_truncate(l->tree, l->txn_made); /* batches the transaction made are gone */
+    l->made = l->txn_made;
     l->next_index = l->txn_next_index;
     l->arrivals = l->txn_arrivals;
     while (l->n_regs > l->txn_n_regs) mt_registry_destroy(l->regs[--l->n_regs]);
@@ -238,7 +252,9 @@ mt_ledger *mt_ledger_new(const mt_ledger_conf *conf) {
     l->ctakes = mt_map_new();
     l->accounts = mt_map_new();
     l->memos = mt_map_new();
-    if (!l->batches || !l->events || !l->chains || !l->parked || !l->prov || !l->takes || !l->exited || !l->claims ||
+    char err[300];
+    l->tree = mt_state_tree_new(NULL, err, sizeof(err));
+    if (!l->tree || !l->batches || !l->events || !l->chains || !l->parked || !l->prov || !l->takes || !l->exited || !l->claims ||
         !l->ctakes || !l->accounts || !l->memos) {
         mt_ledger_free(l);
         return NULL;
@@ -263,6 +279,7 @@ void mt_ledger_free(mt_ledger *l) {
     mt_map_free(l->memos, free);
     for (size_t i = 0; i < l->n_regs; i++) mt_registry_destroy(l->regs[i]);
     free(l->regs);
+    mt_state_tree_free(l->tree);
     free(l);
 }
 
@@ -907,6 +924,7 @@ static void set_prov(mt_ledger *l, const mt_registry *reg, const char *id, mt_pr
     Mintrace__V1__ProvenanceRecord *rec = mt_ledger_provenance_record(l, id);
     if (!rec || mt_prov_record_commit(rec, b->prov_commit)) l->oom = 1;
     mt_prov_record_free(rec);
+    if (!l->oom) set_leaf(l, b);
 }
 
 /* Applies an accepted event's effects. */
@@ -957,6 +975,7 @@ static void apply(mt_ledger *l, const mt_registry *reg, const mt_attested *a, ui
         snprintf(b->material, sizeof(b->material), "%s", out->material);
         snprintf(b->holder, sizeof(b->holder), "%s", fac);
         b->mass_mg = b->created_mass_mg = out->mass_mg;
+        b->position = l->made++;
         b->created_time_ms = ev->time_ms;
         memcpy(b->created_by, a->event_id, MT_HASH_LEN);
         if (kind == K(RECYCLE)) {
@@ -1646,6 +1665,7 @@ Mintrace__V1__ProvenanceRecord *mt_ledger_provenance_record(const mt_ledger *l, 
                          .material = b->material,
                          .holder_facility_id = b->transit_to[0] ? b->transit_to : b->holder,
                          .ledger_index = b->prov_index,
+                         .state_position = b->position,
                          .in_transit = b->transit_to[0] != '\0',
                          .holder_role = (Mintrace__V1__FacilityRole)b->holder_role};
     Mintrace__V1__ProvenanceRecord *rec = mt_prov_record_new(p, &meta);
@@ -1662,64 +1682,17 @@ const mt_massbal_account *mt_ledger_account(const mt_ledger *l, const char *faci
     return mt_map_get(l->accounts, facility_id, strlen(facility_id));
 }
 
-typedef struct root_q {
-    const batch **v;
-    size_t n;
-} root_q;
-
-static void root_one(void *arg, const void *key, size_t klen, void *value) {
-    (void)key;
-    (void)klen;
-    root_q *q = arg;
-    q->v[q->n++] = value;
-}
-
-static int by_id(const void *a, const void *b) {
-    return strcmp((*(const batch *const *)a)->id, (*(const batch *const *)b)->id);
-}
-
-/* Every batch ever made, sorted by id, and their state leaves; NULL (nothing allocated) when out
- * of memory. */
-static unsigned char (*state_leaves(const mt_ledger *l, root_q *q))[MT_HASH_LEN] {
-    q->n = 0;
-    q->v = malloc((mt_map_count(l->batches) + 1) * sizeof(batch *));
-    unsigned char (*leaves)[MT_HASH_LEN] = malloc((mt_map_count(l->batches) + 1) * MT_HASH_LEN);
-    if (!q->v || !leaves) {
-        free(q->v);
-        free(leaves);
-        return NULL;
-    }
-    mt_map_foreach(l->batches, root_one, q);
-    qsort(q->v, q->n, sizeof(*q->v), by_id);
-    for (size_t i = 0; i < q->n; i++) (void)mt_prov_state_leaf(q->v[i]->id, q->v[i]->prov_commit, leaves[i]);
-    return leaves;
-}
-
 int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]) {
-    root_q q;
-    unsigned char (*leaves)[MT_HASH_LEN] = state_leaves(l, &q);
-    if (!leaves) return -1;
-    mt_merkle_root((const unsigned char(*)[MT_HASH_LEN])leaves, q.n, out);
-    free(leaves);
-    free(q.v);
-    return 0;
+    return mt_state_tree_root(l->tree, out);
 }
 
 int mt_ledger_provenance_proof(const mt_ledger *l, const char *batch_id, uint64_t *leaf_index, uint64_t *leaf_count,
                                unsigned char (*path)[MT_HASH_LEN], size_t *path_len) {
-    root_q q;
-    unsigned char (*leaves)[MT_HASH_LEN] = state_leaves(l, &q);
-    if (!leaves) return -1;
-    int rc = 1;
-    for (size_t i = 0; i < q.n && rc == 1; i++)
-        if (strcmp(q.v[i]->id, batch_id) == 0) {
-            *leaf_index = i;
-            *leaf_count = q.n;
-            rc = mt_merkle_inclusion_proof((const unsigned char(*)[MT_HASH_LEN])leaves, q.n, i, path, path_len) ? -1 : 0;
-        }
-    free(leaves);
-    free(q.v);
-    return rc;
+    const batch *b = get_batch(l, batch_id);
+    if (!b) return 1;
+    *leaf_index = b->position;
+    *leaf_count = mt_state_tree_size(l->tree);
+    return mt_state_tree_proof(l->tree, b->position, path, path_len);
 }
 
 /* ---- for the auditor ---- */

@@ -57,7 +57,8 @@ typedef void (*mt_decision_fn)(void *arg, const mt_decision *d);
 
 typedef struct mt_ledger mt_ledger;
 
-/* A new empty ledger; conf may be NULL for the defaults. NULL when out of memory. */
+/* A new empty ledger; conf may be NULL for the defaults. NULL (errno set) when out of memory or
+ * when the file of its provenance state tree (statetree.h) cannot be made in $TMPDIR or /tmp. */
 mt_ledger *mt_ledger_new(const mt_ledger_conf *conf);
 void mt_ledger_free(mt_ledger *l);
 
@@ -147,9 +148,10 @@ const mt_prov *mt_ledger_claim(const mt_ledger *l, const char *batch_id);
 const mt_massbal_account *mt_ledger_account(const mt_ledger *l, const char *facility_id);
 
 /* The provenance state root (Checkpoint.provenance_root): the RFC 9162 Merkle root over every
- * batch ever made, in bytewise order of batch id, each leaf mt_prov_state_leaf() of the id and
- * the mt_prov_record_commit() of its latest record (docs/accounting.md, "State root").
- * O(batches log batches). Returns 0, or -1 when out of memory. */
+ * batch ever made, in the order they were made (ProvenanceRecord.state_position), each leaf
+ * mt_prov_state_leaf() of the id and the mt_prov_record_commit() of its latest record
+ * (docs/accounting.md, "State root"). O(batches changed since the last root x log batches).
+ * Returns 0, or -1 when out of memory or on an I/O error of the tree's file. */
 int mt_ledger_provenance_root(const mt_ledger *l, unsigned char out[MT_HASH_LEN]);
 
 /* The inclusion proof of batch_id's latest record in that tree: its leaf index, the number of

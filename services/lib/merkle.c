@@ -9,8 +9,7 @@ _Static_assert(MT_MERKLE_HASH_LEN == MT_HASH_LEN, "mt_sha256 writes one Merkle h
 
 typedef unsigned char mt_node[MT_MERKLE_HASH_LEN];
 
-/* node_hash writes SHA-256(0x01 | left | right) to out; out may be left or right. */
-static void node_hash(const unsigned char *left, const unsigned char *right, unsigned char *out)
+void mt_merkle_node(const unsigned char left[32], const unsigned char right[32], unsigned char out[32])
 {
     unsigned char buf[1 + 2 * MT_MERKLE_HASH_LEN];
 
@@ -73,7 +72,7 @@ int mt_merkle_frontier_append(mt_merkle_frontier *f, const unsigned char leaf_ha
      * 2^(i+1), the older one on the left. The levels it passes become stale (their bits clear). */
     memcpy(h, leaf_hash, sizeof(h));
     for (i = 0; (f->size >> i) & 1; i++)
-        node_hash(f->level[i], h, h);
+        mt_merkle_node(f->level[i], h, h);
     memcpy(f->level[i], h, sizeof(h));
     f->size++;
     return 0;
@@ -100,7 +99,7 @@ void mt_merkle_frontier_root(const mt_merkle_frontier *f, unsigned char root[32]
     memcpy(acc, f->level[i], sizeof(acc));
     for (i++; i < MT_MERKLE_LEVELS; i++)
         if ((f->size >> i) & 1)
-            node_hash(f->level[i], acc, acc);
+            mt_merkle_node(f->level[i], acc, acc);
     memcpy(root, acc, sizeof(acc));
 }
 
@@ -202,14 +201,14 @@ int mt_merkle_verify_inclusion(const unsigned char leaf_hash[32], uint64_t index
         if (sn == 0)
             return -1; /* path longer than the tree is deep */
         if ((fn & 1) || fn == sn) {
-            node_hash(path[i], r, r);
+            mt_merkle_node(path[i], r, r);
             /* a right edge node of an unbalanced tree has no sibling on the levels it skips */
             while (!(fn & 1) && fn != 0) {
                 fn >>= 1;
                 sn >>= 1;
             }
         } else {
-            node_hash(r, path[i], r);
+            mt_merkle_node(r, path[i], r);
         }
         fn >>= 1;
         sn >>= 1;
@@ -259,14 +258,14 @@ int mt_merkle_verify_consistency(uint64_t size1, uint64_t size2, const unsigned 
         if (sn == 0)
             return -1; /* path longer than the new tree is deep */
         if ((fn & 1) || fn == sn) {
-            node_hash(path[i], fr, fr);
-            node_hash(path[i], sr, sr);
+            mt_merkle_node(path[i], fr, fr);
+            mt_merkle_node(path[i], sr, sr);
             while (!(fn & 1) && fn != 0) {
                 fn >>= 1;
                 sn >>= 1;
             }
         } else {
-            node_hash(sr, path[i], sr);
+            mt_merkle_node(sr, path[i], sr);
         }
         fn >>= 1;
         sn >>= 1;

@@ -38,6 +38,10 @@ typedef struct mt_merkle_frontier {
     unsigned char level[MT_MERKLE_LEVELS][MT_MERKLE_HASH_LEN]; /* valid where bit i of size is 1 */
 } mt_merkle_frontier;
 
+/* mt_merkle_node writes SHA-256(0x01 | left | right), an interior node, to out; out may be left
+ * or right. */
+void mt_merkle_node(const unsigned char left[32], const unsigned char right[32], unsigned char out[32]);
+
 /* mt_merkle_frontier_init makes f the empty tree. No allocation; nothing to release. */
 void mt_merkle_frontier_init(mt_merkle_frontier *f);
 

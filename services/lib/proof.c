@@ -158,6 +158,9 @@ static int verify_state(const mt_proof *p, mt_proof_result *r, char *errstr, siz
     if (r->rec->ledger_index >= r->cp->tree_size)
         return fail(errstr, n, "%s: the record reflects entry %llu, beyond the checkpoint (tree size %llu)",
                     r->rec->batch_id, (unsigned long long)r->rec->ledger_index, (unsigned long long)r->cp->tree_size);
+    if (r->rec->state_position != p->leaf_index)
+        return fail(errstr, n, "%s: the record is leaf %llu of the state tree, the proof is for leaf %llu",
+                    r->rec->batch_id, (unsigned long long)r->rec->state_position, (unsigned long long)p->leaf_index);
     if (mt_merkle_verify_inclusion(leaf, p->leaf_index, p->leaf_count, (const unsigned char(*)[32])p->path,
                                    p->path_len, r->cp->provenance_root.data))
         return fail(errstr, n, "%s: the record is not the one the checkpoint's provenance root commits to",

@@ -795,6 +795,7 @@ Mintrace__V1__ProvenanceRecord *mt_prov_record_new(const mt_prov *p, const mt_pr
     rec->holder_facility_id = dup_or_empty(meta->holder_facility_id);
     if (!rec->batch_id || !rec->material || !rec->holder_facility_id) goto oom;
     rec->ledger_index = meta->ledger_index;
+    rec->state_position = meta->state_position;
     rec->mass_mg = p->mass_mg;
     rec->in_transit = meta->in_transit ? 1 : 0;
     rec->holder_role = meta->holder_role;

@@ -216,6 +216,7 @@ typedef struct mt_prov_meta {
     const char *material;
     const char *holder_facility_id;
     uint64_t ledger_index;
+    uint64_t state_position;
     int in_transit;
     Mintrace__V1__FacilityRole holder_role;
 } mt_prov_meta;

@@ -90,7 +90,10 @@ static int collect(void *arg, const rd_kafka_message_t *rkm) {
                : 0;
 }
 
-enum { P_CP, P_PROV, P_LEDGER, P_RECEIPTS, P_N };
+/* The topics copied: the four the audit reads, and (for the submitted modes only, so other
+ * copies cost the shared broker no more partitions) events.submitted and rejected. */
+enum { P_CP, P_PROV, P_LEDGER, P_RECEIPTS, P_SUB, P_REJ, P_N };
+static const char *part_names[P_N] = {"checkpoints", "provenance", "ledger", "receipts", "events.submitted", "rejected"};
 
 /* ---- reading what entries are ---- */
 
@@ -339,16 +342,15 @@ static void on_delivery(void *arg, const rd_kafka_message_t *rkm) {
 /* Creates the copy's four topics (those the audit reads; every facility's receipts go into the
  * shared receipts topic, keyed by facility as the aggregator keys them): a copy costs the
  * shared broker a few partitions, not the whole topic set. Existing topics are fine. */
-static int create_copy_topics(rd_kafka_t *rk, const char *to_prefix, const int partitions[P_N]) {
-    static const char *names[P_N] = {"checkpoints", "provenance", "ledger", "receipts"};
+static int create_copy_topics(rd_kafka_t *rk, const char *to_prefix, const int partitions[P_N], int n_topics) {
     rd_kafka_NewTopic_t *nt[P_N];
     char err[512], name[300];
-    for (int p = 0; p < P_N; p++) {
-        snprintf(name, sizeof(name), "%s%s", to_prefix, names[p]);
+    for (int p = 0; p < n_topics; p++) {
+        snprintf(name, sizeof(name), "%s%s", to_prefix, part_names[p]);
         nt[p] = rd_kafka_NewTopic_new(name, partitions[p], 1, err, sizeof(err));
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, nt, P_N, NULL, q);
+    rd_kafka_CreateTopics(rk, nt, (size_t)n_topics, NULL, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
     int rc = ev ? 0 : -1;
     const rd_kafka_CreateTopics_result_t *res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
@@ -364,7 +366,7 @@ static int create_copy_topics(rd_kafka_t *rk, const char *to_prefix, const int p
     if (!ev) mt_log_error("%s: creating topics timed out", to_prefix);
     if (ev) rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
-    for (int p = 0; p < P_N; p++) rd_kafka_NewTopic_destroy(nt[p]);
+    for (int p = 0; p < n_topics; p++) rd_kafka_NewTopic_destroy(nt[p]);
     return rc;
 }
 
@@ -402,7 +404,7 @@ static int delete_topics(const mt_service *s, const char *prefix) {
 }
 
 static int write_copy(const mt_service *s, const char *from_prefix, const char *to_prefix, tlist *parts,
-                      const int partitions[P_N]) {
+                      const int partitions[P_N], int n_topics) {
     char err[512];
     delivery dl = {0};
     mt_kafka_dr_hook hook = {on_delivery, &dl};
@@ -416,8 +418,8 @@ static int write_copy(const mt_service *s, const char *from_prefix, const char *
         return -1;
     }
     size_t fl = strlen(from_prefix), n = 0;
-    int rc = create_copy_topics(rk, to_prefix, partitions);
-    for (int p = 0; p < P_N && !rc; p++)
+    int rc = create_copy_topics(rk, to_prefix, partitions, n_topics);
+    for (int p = 0; p < n_topics && !rc; p++)
         for (size_t i = 0; i < parts[p].n && !rc; i++) {
             tmsg *m = &parts[p].v[i];
             char topic[300];
@@ -697,14 +699,90 @@ static int reattest(const mt_service *s, tlist *l, size_t i, const char *dir, in
     return rc;
 }
 
+/* The submitted message at list position i: its partition and its offset in the copy. */
+static int64_t copy_offset(const tlist *l, size_t i) {
+    int64_t o = 0;
+    for (size_t j = 0; j < i; j++) o += l->v[j].partition == l->v[i].partition;
+    return o;
+}
+
+/* Inserts m as list position at (same partition as the message before it: it follows it there). */
+static int insert_at(tlist *l, size_t at, const tmsg *m, const uint8_t *val, size_t vlen) {
+    if (tlist_add(l, m->topic, m->partition, m->key, m->klen, val, vlen)) return -1;
+    tmsg x = l->v[l->n - 1];
+    memmove(&l->v[at + 1], &l->v[at], (l->n - 1 - at) * sizeof(tmsg));
+    l->v[at] = x;
+    return 0;
+}
+
+/* The facility a submitted envelope's event names, or "" (not an event). */
+static void facility_of(const tmsg *m, char *out, size_t size) {
+    Mintrace__V1__Envelope *e = mintrace__v1__envelope__unpack(NULL, m->vlen, m->val);
+    Mintrace__V1__BatchEvent *ev = e ? mintrace__v1__batch_event__unpack(NULL, e->payload.len, e->payload.data) : NULL;
+    snprintf(out, size, "%s", ev && ev->facility_id ? ev->facility_id : "");
+    if (ev) mintrace__v1__batch_event__free_unpacked(ev, NULL);
+    if (e) mintrace__v1__envelope__free_unpacked(e, NULL);
+}
+
+/* A message in events.submitted that no stage judged, from submitted message n on: garbage
+ * (event 0), or (event 1) a second copy of an event whose facility has a later event in the
+ * same partition, its bytes made new by an unknown field the signature does not cover (the same
+ * event: it would be a duplicate). Written right after that message, in its partition. */
+static int unjudged(tlist *l, size_t n, int event) {
+    char fac[128], other[128];
+    for (size_t i = n; i < l->n; i++) {
+        facility_of(&l->v[i], fac, sizeof(fac));
+        if (!fac[0]) continue;
+        int later = 0;
+        for (size_t j = i + 1; j < l->n && !later; j++) {
+            if (l->v[j].partition != l->v[i].partition) continue;
+            facility_of(&l->v[j], other, sizeof(other));
+            later = !strcmp(fac, other);
+        }
+        if (!later) continue;
+        static const uint8_t garbage[] = "\xff\xfe not an envelope: written by x-tamper";
+        size_t len = event ? l->v[i].vlen + 2 : sizeof(garbage) - 1;
+        uint8_t *b = malloc(len);
+        if (!b) return -1;
+        if (event) {
+            memcpy(b, l->v[i].val, l->v[i].vlen);
+            b[l->v[i].vlen] = 0x78; /* field 15, varint 1: unknown to Envelope */
+            b[l->v[i].vlen + 1] = 0x01;
+        } else {
+            memcpy(b, garbage, len);
+        }
+        tmsg m = l->v[i];
+        int rc = insert_at(l, i + 1, &m, b, len);
+        free(b);
+        if (rc) return -1;
+        char id[65] = "";
+        if (event) {
+            Mintrace__V1__Envelope *e = mintrace__v1__envelope__unpack(NULL, l->v[i].vlen, l->v[i].val);
+            unsigned char h[32];
+            mt_hash(e->payload.data, e->payload.len, h);
+            mt_hex_encode(h, 32, id);
+            mintrace__v1__envelope__free_unpacked(e, NULL);
+        }
+        printf("tamper: unjudged %s at submitted partition %d offset %" PRId64 " facility %s event %s\n",
+               event ? "event" : "garbage", (int)m.partition, copy_offset(l, i + 1), fac, event ? id : "-");
+        return 0;
+    }
+    return -1;
+}
+
 /* One copy: the change MODE (with N, DIR) to the lists, written under to_prefix. */
 static int apply_one(const mt_service *s, const char *from, const char *to_prefix, const char *mode, size_t n,
                      const char *dir, tlist *parts, const int partitions[P_N]) {
     tlist *L = &parts[P_LEDGER];
-    int bad = 0;
+    int bad = 0, n_topics = P_RECEIPTS + 1;
     if (!strcmp(mode, "keep-receipts")) {
         return !dir || keep_receipts(&parts[P_RECEIPTS], n, dir) ? MT_EXIT_FAIL : MT_EXIT_OK;
     } else if (!strcmp(mode, "copy")) {
+    } else if (!strcmp(mode, "submitted-copy")) {
+        n_topics = P_N;
+    } else if (!strcmp(mode, "unjudged-garbage") || !strcmp(mode, "unjudged-event")) {
+        n_topics = P_N;
+        bad = unjudged(&parts[P_SUB], n, mode[9] == 'e');
     } else if (!strcmp(mode, "alter-payload") || !strcmp(mode, "bad-signature")) {
         size_t i = event_entry_from(L, n);
         bad = i == (size_t)-1 || rewrite_event(L, i, mode[0] == 'a');
@@ -760,7 +838,7 @@ static int apply_one(const mt_service *s, const char *from, const char *to_prefi
         mt_log_error("%s: could not make the change", mode);
         return MT_EXIT_FAIL;
     }
-    return write_copy(s, from, to_prefix, parts, partitions) ? MT_EXIT_FAIL : MT_EXIT_OK;
+    return write_copy(s, from, to_prefix, parts, partitions, n_topics) ? MT_EXIT_FAIL : MT_EXIT_OK;
 }
 
 int cmd_x_tamper(int argc, char **argv) {
@@ -777,9 +855,12 @@ int cmd_x_tamper(int argc, char **argv) {
                              "       forge-checkpoint, rollback-checkpoint, forge-provenance N, stale-provenance,\n"
                              "       truncate N, fork N, unknown-notary N; with --keys: double-spend N, inflation,\n"
                              "       revoked-key N, wrong-role N;\n"
+                             "       submitted-copy, unjudged-garbage N, unjudged-event N (events.submitted and\n"
+                             "       rejected copied too; a message after submitted message N that no stage judged);\n"
                              "       keep-receipts N DIR (writes files, copies nothing); delete (every\n"
                              "       topic named PREFIX*: the copies, when a test is done)\n"
-                             "A copy has the four topics the audit reads (every facility's receipts in the shared one).",
+                             "A copy has the four topics the audit reads (every facility's receipts in the shared one),\n"
+                             "and for the submitted modes events.submitted and rejected.",
                              opts, MT_NEED_BROKERS | MT_NEED_REGISTRY, argc, argv);
     if (rc >= 0) return rc;
     const char *from = mt_config_get(s.cfg, "tamper.from");
@@ -804,9 +885,9 @@ int cmd_x_tamper(int argc, char **argv) {
         return rc;
     }
     tlist parts[P_N] = {{0}};
-    int partitions[P_N] = {1, 3, 1, 3}; /* the copy's topics get the source's counts */
+    int partitions[P_N] = {1, 3, 1, 3, 6, 1}; /* the copy's topics get the source's counts */
+    int exists[P_N] = {1, 1, 1, 1, 0, 0};     /* submitted and rejected are read where they are */
     char err[512], t[P_N][200];
-    const char *names[] = {"checkpoints", "provenance", "ledger", "receipts"};
     rc = MT_EXIT_FAIL;
     /* every topic of the source set, the per-facility receipts topics too */
     rd_kafka_conf_t *conf = mt_kafka_conf_new(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg), err,
@@ -820,11 +901,13 @@ int cmd_x_tamper(int argc, char **argv) {
     }
     const char **rt = calloc((size_t)md->topic_cnt + 2, sizeof(char *));
     size_t nrt = 0;
-    for (int p = 0; p < P_N; p++) snprintf(t[p], sizeof(t[p]), "%s%s", from, names[p]);
+    for (int p = 0; p < P_N; p++) snprintf(t[p], sizeof(t[p]), "%s%s", from, part_names[p]);
     for (int i = 0; i < md->topic_cnt; i++)
         for (int p = 0; p < P_N; p++)
-            if (!strcmp(md->topics[i].topic, t[p]) && md->topics[i].partition_cnt > 0)
+            if (!strcmp(md->topics[i].topic, t[p]) && md->topics[i].partition_cnt > 0) {
                 partitions[p] = md->topics[i].partition_cnt;
+                exists[p] = 1;
+            }
     for (int i = 0; rt && i < md->topic_cnt; i++) {
         const char *name = md->topics[i].topic;
         size_t pl = strlen(t[P_RECEIPTS]);
@@ -834,6 +917,7 @@ int cmd_x_tamper(int argc, char **argv) {
     int failed = !rt;
     for (int p = 0; p < P_N && !failed; p++) {
         const char *one[] = {t[p]};
+        if (!exists[p]) continue;
         failed = mt_kafka_read_topics(mt_config_get(s.cfg, "brokers"), mt_config_kafka_props(s.cfg),
                                       p == P_RECEIPTS ? rt : one, p == P_RECEIPTS ? nrt : 1, &mt_run, collect,
                                       &parts[p], err, sizeof(err));

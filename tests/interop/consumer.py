@@ -380,10 +380,14 @@ def main():
         if key.decode() != r.batch_id:
             check(False, "provenance record keyed %r is of %s" % (key, r.batch_id))
         latest[r.batch_id] = (value, r)
+    order = sorted(latest, key=lambda b: latest[b][1].state_position)
+    check([latest[b][1].state_position for b in order] == list(range(len(order))),
+          "the %d batches' state positions are 0..%d, one each" % (len(order), len(order) - 1))
     state = [sha256(b"\x00" + len(b.encode()).to_bytes(4, "big") + b.encode() + sha256(latest[b][0]))
-             for b in sorted(latest, key=lambda s: s.encode())]
+             for b in order]
     check(newest is not None and merkle_root(state) == newest.provenance_root,
-          "provenance_root of the newest checkpoint = Merkle root over the %d batches' latest records" % len(latest))
+          "provenance_root of the newest checkpoint = Merkle root over the %d batches' latest records, "
+          "in state_position order" % len(latest))
     replay_and_compare(events, latest, reg)
     compare_findings(a, ledger, prov, events)
 

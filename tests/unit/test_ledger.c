@@ -2216,14 +2216,16 @@ static void test_provenance_replay_identical(void **state)
 }
 
 /* Every batch's record is proven against the state root: its leaf from the record's published
- * bytes, the proof from the ledger; a changed record or a wrong batch id is not. */
+ * bytes, the proof from the ledger; a changed record or a wrong batch id is not. The root is the
+ * Merkle root over the records' leaves in the order the batches were made (state_position). */
 static void test_provenance_state_proof(void **state)
 {
     lt *t = *state;
     lt_closed_loop(t);
     unsigned char root[MT_HASH_LEN], path[MT_MERKLE_MAX_INCLUSION][MT_HASH_LEN];
     assert_int_equal(mt_ledger_provenance_root(t->l, root), 0);
-    static const char *ids[] = {"ORE-1", "OX-1", "MAG-1", "SWARF-1", "REC-1", "MAG-2", "SWARF-2"};
+    static const char *ids[] = {"ORE-1", "OX-1", "MAG-1", "SWARF-1", "REC-1", "MAG-2", "SWARF-2"}; /* as made */
+    unsigned char leaves[7][MT_HASH_LEN], want[MT_HASH_LEN];
     uint64_t seen = 0;
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         uint64_t idx = 99, count = 0;
@@ -2235,6 +2237,10 @@ static void test_provenance_state_proof(void **state)
         unsigned char commit[MT_HASH_LEN], leaf[MT_HASH_LEN];
         mt_sha256(bytes, len, commit);
         assert_int_equal(mt_prov_state_leaf(ids[i], commit, leaf), 0);
+        assert_int_equal(idx, i);
+        assert_int_equal(r->state_position, i);
+        assert_int_equal(count, 7);
+        memcpy(leaves[i], leaf, MT_HASH_LEN);
         if (mt_merkle_verify_inclusion(leaf, idx, count, (const unsigned char(*)[32])path, plen, root))
             fail_msg("%s: state proof does not verify", ids[i]);
         assert_int_not_equal(mt_prov_state_leaf("MAG-3", commit, leaf), -1);
@@ -2248,6 +2254,8 @@ static void test_provenance_state_proof(void **state)
         mt_prov_record_free(r);
     }
     assert_int_equal(seen, 0x7f); /* seven distinct leaves, 0..6 */
+    mt_merkle_root((const unsigned char(*)[MT_HASH_LEN])leaves, 7, want);
+    assert_memory_equal(root, want, MT_HASH_LEN);
     uint64_t idx, count;
     size_t plen;
     assert_int_equal(mt_ledger_provenance_proof(t->l, "NOPE", &idx, &count, path, &plen), 1);
