@@ -19,6 +19,8 @@
 #include "merkle.h"
 #include "notary.h"
 #include "provenance.h"
+#include "rectab.h"
+#include "store.h"
 #include "validate.h"
 
 #define R(name)    MINTRACE__V1__REASON_CODE__REASON_CODE_##name
@@ -29,12 +31,16 @@
 #define MAX_JUMP       (1u << 24) /* an index this far ahead is not a gap but garbage */
 
 /* What the auditor keeps of every entry: its recomputed leaf, the root of the tree that ends
- * with it (receipts prove inclusion against it), and what it is about (for receipts). */
+ * with it (receipts prove inclusion against it), and what it is about (for receipts). 97 bytes,
+ * kept in a rectab: on disk (the spill directory) when the audit spills, else in memory. */
 enum { E_MISSING = 0, E_EVENT = 1, E_REJECTION = 2, E_REGISTRY = 3, E_DUPLICATE = 4, E_UNDECODABLE = 5 };
 typedef struct entry_rec {
     unsigned char leaf[32], root[32], subject[32];
     uint8_t kind;
 } entry_rec;
+
+/* the figures docs/auditing.md and the report's schema give */
+_Static_assert(sizeof(entry_rec) == 97, "entry_rec is 97 bytes");
 
 /* A location: where a message was read. */
 typedef struct where {
@@ -43,31 +49,45 @@ typedef struct where {
     int64_t offset;
 } where;
 
-/* A signed checkpoint waiting for the replay to reach its size. */
+/* A signed checkpoint, being checked. */
 typedef struct pending_cp {
-    uint64_t size, arrival;
-    uint8_t *env;
+    uint64_t size;
+    const uint8_t *env;
     size_t len;
     where at;
 } pending_cp;
 
-/* A published provenance record waiting for the replay to reach its ledger index. */
-typedef struct pub_rec {
-    struct pub_rec *next;
+/* A signed checkpoint waiting for the replay to reach its size (a rectab row; its envelope is
+ * in another rectab, at env_off). Checked in order of size, then arrival. */
+typedef struct cp_row {
+    uint64_t size, arrival, env_off;
+    uint32_t env_len, topic; /* in a->topics */
+    int32_t partition;
+    int64_t offset;
+} cp_row;
+
+/* A published provenance record, by its number in topic order (a rectab row): compared with
+ * the recomputed record when the replay changes its batch at its ledger index. */
+typedef struct pub_row {
+    uint64_t batch; /* the batch's number (batch_row) */
     uint64_t index;
     unsigned char commit[32];
-    int matched;
-    where at;
-} pub_rec;
+    uint8_t matched;
+    uint32_t topic; /* in a->topics */
+    int32_t partition;
+    int64_t offset;
+} pub_row;
 
-typedef struct pub_list { /* one batch's published records, in topic order */
-    pub_rec *head, *tail;
-} pub_list;
-
-typedef struct final_prov { /* one batch's figures as the replay last changed them */
-    uint64_t index;
-    unsigned char commit[32];
-} final_prov;
+/* One batch, by its number in the order first met (a rectab row): its figures as the replay
+ * last changed them, and its newest published record. */
+typedef struct batch_row {
+    uint64_t final_index;
+    uint64_t tail; /* the newest published record's number + 1; 0: none published */
+    unsigned char final_commit[32];
+    unsigned char tail_commit[32]; /* the newest published record's */
+    uint8_t has_final, forged;
+} batch_row;
+_Static_assert(sizeof(pub_row) == 72 && sizeof(batch_row) == 88 && sizeof(cp_row) == 48, "rows as documented");
 
 /* One entry of a batch of work for the signature threads (and the finding the serial replay
  * made of it, so the most specific finding per entry wins, in entry order). */
@@ -96,6 +116,7 @@ typedef struct rslot {
     where at;
     int kept;
     int ahead;    /* a published receipt of an entry past the audited journal's end */
+    int ioerr;    /* the entry records could not be read back */
     mt_finding f; /* f.kind NULL: fine */
 } rslot;
 
@@ -121,21 +142,116 @@ struct work { /* a batch handed to the threads */
     struct mt_audit *a;
 };
 
+/* ---- kv: byte keys to byte values, in an mt_store (on disk) or an mt_map (in memory) ---- */
+
+typedef struct kvt {
+    mt_store *st; /* on disk, or NULL */
+    mt_map *m;    /* in memory */
+    uint64_t bytes; /* keys and values held in memory */
+} kvt;
+
+typedef struct kv_val {
+    size_t len;
+    unsigned char b[];
+} kv_val;
+
+static kvt *kv_open(const char *dir, int in_memory, char *err, size_t errlen) {
+    kvt *k = calloc(1, sizeof(*k));
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!in_memory) {
+        if (!(k->st = mt_store_open(dir, err, errlen))) {
+            free(k);
+            return NULL;
+        }
+        return k;
+    }
+    if (!(k->m = mt_map_new())) {
+        free(k);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return k;
+}
+
+static void kv_close(kvt *k) {
+    if (!k) return;
+    mt_store_close(k->st);
+    mt_map_free(k->m, free);
+    free(k);
+}
+
+/* 1 found (*val malloc'd), 0 absent, -1 error. Serial use only (the store is one thread's). */
+static int kv_get(const kvt *k, const void *key, size_t klen, void **val, size_t *vlen) {
+    if (k->st) return mt_store_get(k->st, key, klen, val, vlen);
+    const kv_val *v = mt_map_get(k->m, key, klen);
+    if (!v) return 0;
+    unsigned char *c = malloc(v->len ? v->len : 1);
+    if (!c) return -1;
+    memcpy(c, v->b, v->len);
+    *val = c;
+    *vlen = v->len;
+    return 1;
+}
+
+static int kv_put(kvt *k, const void *key, size_t klen, const void *val, size_t vlen) {
+    if (k->st) return mt_store_put(k->st, key, klen, val, vlen);
+    kv_val *v = malloc(sizeof(*v) + vlen);
+    if (!v) return -1;
+    v->len = vlen;
+    memcpy(v->b, val, vlen);
+    kv_val *old = mt_map_put(k->m, key, klen, v);
+    if (old == v) {
+        free(v);
+        return -1;
+    }
+    if (old) k->bytes -= old->len;
+    else k->bytes += klen;
+    k->bytes += vlen;
+    free(old);
+    return 0;
+}
+
+static uint64_t kv_count(const kvt *k) {
+    return k->st ? mt_store_count(k->st) : mt_map_count(k->m);
+}
+
+static int kv_on_disk(const kvt *k) {
+    return k->st != NULL;
+}
+
+/* bytes in process memory: keys, values and the table's slots (an estimate); the store holds
+ * a few hundred bytes */
+static uint64_t kv_ram_bytes(const kvt *k) {
+    return k->st ? 512 : k->bytes + kv_count(k) * (sizeof(kv_val) + 48);
+}
+
+static uint64_t kv_disk_bytes(const kvt *k) {
+    return k->st ? mt_store_disk_bytes(k->st) : 0;
+}
+
 struct mt_audit {
     mt_audit_conf conf;
     char network_id[128];
     unsigned char gov_pk[MT_PK_LEN];
     mt_ledger *l;
     mt_merkle_frontier tree;
-    entry_rec *recs;
-    size_t n_recs, cap_recs;
+    mt_rectab *recs; /* entry_rec by ledger index */
+    uint64_t n_recs;
     uint64_t next; /* the index the next entry must have */
     mt_map *stash; /* index (8 bytes) -> stashed entry, arrived early */
     uint64_t stash_low;
     /* commitments */
-    pending_cp *cps;
-    size_t n_cps, cap_cps, cp_next;
-    int cps_sorted;
+    /* checkpoints: in topic order they come by growing size, so those that do not go back
+     * (cp_rows, on disk) are already sorted; those that go back, each a finding, wait in memory
+     * (cp_side, sorted when needed); the two are merged as the replay reaches their sizes */
+    mt_rectab *cp_rows, *cp_bytes;
+    uint64_t cp_next, n_cps;
+    cp_row *cp_side;
+    size_t n_side, cap_side, side_next;
+    int side_sorted;
     uint64_t cp_max_size; /* largest size seen in topic order (rollback) */
     uint8_t *trusted;
     size_t trusted_len;
@@ -143,8 +259,15 @@ struct mt_audit {
     uint8_t *newest_cp;
     size_t newest_cp_len;
     uint64_t newest_cp_size;
-    mt_map *pub;      /* batch id -> pub_list */
-    mt_map *final;    /* batch id -> final_prov */
+    /* provenance: rows in rectabs, looked up through kv (both on disk with conf.spill):
+     *   'b' batch id -> batch number (8 bytes)     'n' batch number -> batch id
+     *   'p' batch number, ledger index (8 + 8 bytes) -> the numbers of the records published
+     *   for that batch at that index */
+    kvt *kv;
+    mt_rectab *pubs;    /* pub_row by number */
+    mt_rectab *batches; /* batch_row by number */
+    char **topics;      /* the topics provenance records were read from */
+    size_t n_topics;
     uint64_t n_pub;
     /* findings */
     mt_finding *f;
@@ -354,11 +477,17 @@ static void check_receipt(work *w, rslot *rs, uint64_t *sigs) {
         goto out;
     }
     if (r->ledger_index >= a->n_recs) {
-        rfind(f, "TRUNCATED", idx, "receipt", "a %s receipt names ledger index %" PRIu64 "; the journal holds %zu entries",
+        rfind(f, "TRUNCATED", idx, "receipt",
+              "a %s receipt names ledger index %" PRIu64 "; the journal holds %" PRIu64 " entries",
               rs->kept ? "kept" : "published", r->ledger_index, a->n_recs);
         goto out;
     }
-    const entry_rec *e = &a->recs[r->ledger_index];
+    entry_rec rec, at_size;
+    const entry_rec *e = &rec;
+    if (mt_rectab_get(a->recs, r->ledger_index, &rec)) {
+        rs->ioerr = 1;
+        goto out;
+    }
     int want = r->status == MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_ACCEPTED    ? E_EVENT
                : r->status == MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_DUPLICATE ? E_DUPLICATE
                : r->status == MINTRACE__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED  ? E_REJECTION
@@ -378,8 +507,12 @@ static void check_receipt(work *w, rslot *rs, uint64_t *sigs) {
         if (r->inclusion_proof[i].len != 32) ok = 0;
         else memcpy(path[i], r->inclusion_proof[i].data, 32);
     }
+    if (ok && mt_rectab_get(a->recs, r->tree_size - 1, &at_size)) {
+        rs->ioerr = 1;
+        goto out;
+    }
     if (!ok || mt_merkle_verify_inclusion(e->leaf, r->ledger_index, r->tree_size, (const unsigned char(*)[32])path, n,
-                                          a->recs[r->tree_size - 1].root)) {
+                                          at_size.root)) {
         if (ok && a->first_bad < r->tree_size) goto out; /* the tree differs because of an entry already named */
         rfind(f, "BAD_RECEIPT", idx, "inclusion_proof",
               "its inclusion proof (tree size %" PRIu64 ") does not lead to the recomputed root", r->tree_size);
@@ -457,6 +590,7 @@ static void work_join(mt_audit *a, int which) {
     for (size_t i = 0; i < w->nr; i++) {
         rslot *rs = &w->r[i];
         a->totals.receipts_ahead += (uint64_t)rs->ahead;
+        if (rs->ioerr) a->oom = 1;
         if (rs->f.kind) {
             mt_finding *f = add_finding(a, rs->f.kind, rs->f.index, &rs->at, rs->f.rule, "%s", rs->f.detail);
             if (f) {
@@ -723,6 +857,95 @@ static void add_flow(mt_audit *a, int from, int to, uint64_t mg) {
     a->flows[a->n_flows++] = (mt_audit_flow){from, to, 1, mg};
 }
 
+/* ---- provenance records: published ones, and the replay's ---- */
+
+static void put_u64(unsigned char *b, uint64_t v) {
+    for (int i = 7; i >= 0; i--, v >>= 8) b[i] = (unsigned char)v;
+}
+
+/* The number of batch id (a new one when create and it was never met): 1, 0 (absent), -1. */
+static int batch_number(mt_audit *a, const char *id, int create, uint64_t *no) {
+    size_t idlen = strlen(id), vlen;
+    char *key = malloc(idlen + 1);
+    void *v = NULL;
+    if (!key) return -1;
+    key[0] = 'b';
+    memcpy(key + 1, id, idlen);
+    int rc = kv_get(a->kv, key, idlen + 1, &v, &vlen);
+    if (rc == 1 && vlen == 8) memcpy(no, v, 8);
+    else if (rc == 1) rc = -1;
+    free(v);
+    if (rc == 0 && create) {
+        unsigned char nkey[9];
+        batch_row br;
+        memset(&br, 0, sizeof(br));
+        *no = mt_rectab_count(a->batches);
+        nkey[0] = 'n';
+        put_u64(nkey + 1, *no);
+        rc = mt_rectab_append(a->batches, &br) || kv_put(a->kv, key, idlen + 1, no, 8) ||
+                     kv_put(a->kv, nkey, sizeof(nkey), id, idlen)
+                 ? -1
+                 : 1;
+    }
+    free(key);
+    return rc;
+}
+
+/* The batch id of a number (malloc'd), or NULL. */
+static char *batch_id_of(const mt_audit *a, uint64_t no) {
+    unsigned char nkey[9];
+    void *v = NULL;
+    size_t vlen;
+    nkey[0] = 'n';
+    put_u64(nkey + 1, no);
+    if (kv_get(a->kv, nkey, sizeof(nkey), &v, &vlen) != 1) return NULL;
+    char *id = malloc(vlen + 1);
+    if (id) {
+        memcpy(id, v, vlen);
+        id[vlen] = '\0';
+    }
+    free(v);
+    return id;
+}
+
+static void pub_key(unsigned char key[17], uint64_t batch, uint64_t index) {
+    key[0] = 'p';
+    put_u64(key + 1, batch);
+    put_u64(key + 9, index);
+}
+
+/* The replay changed batch id at its ledger index: the records published for that batch at that
+ * index with the same figures are matched; the batch's final figures are these. */
+static int replay_changed(mt_audit *a, const char *id, const Mintrace__V1__ProvenanceRecord *rec,
+                          const unsigned char commit[32]) {
+    uint64_t no;
+    if (batch_number(a, id, 1, &no) != 1) return -1;
+    unsigned char key[17];
+    void *v = NULL;
+    size_t vlen;
+    pub_key(key, no, rec->ledger_index);
+    int rc = kv_get(a->kv, key, sizeof(key), &v, &vlen);
+    if (rc < 0) return -1;
+    for (size_t i = 0; rc == 1 && i + 8 <= vlen; i += 8) {
+        uint64_t n;
+        pub_row pr;
+        memcpy(&n, (unsigned char *)v + i, 8);
+        if (mt_rectab_get(a->pubs, n, &pr)) rc = -1;
+        else if (!pr.matched && memcmp(pr.commit, commit, 32) == 0) {
+            pr.matched = 1;
+            if (mt_rectab_set(a->pubs, n, &pr)) rc = -1;
+        }
+    }
+    free(v);
+    if (rc < 0) return -1;
+    batch_row br;
+    if (mt_rectab_get(a->batches, no, &br)) return -1;
+    br.has_final = 1;
+    br.final_index = rec->ledger_index;
+    memcpy(br.final_commit, commit, 32);
+    return mt_rectab_set(a->batches, no, &br);
+}
+
 /* An accepted event is applied: compare the provenance records published for what it changed,
  * remember the final figures, count materials and flows. */
 static void after_accept(mt_audit *a, const mt_attested *at, const capture *cap) {
@@ -730,25 +953,10 @@ static void after_accept(mt_audit *a, const mt_attested *at, const capture *cap)
         const char *id = cap->changed[i];
         Mintrace__V1__ProvenanceRecord *rec = mt_ledger_provenance_record(a->l, id);
         unsigned char commit[32];
-        if (!rec || mt_prov_record_commit(rec, commit)) {
+        if (!rec || mt_prov_record_commit(rec, commit) || replay_changed(a, id, rec, commit)) {
             mt_prov_record_free(rec);
             a->oom = 1;
             return;
-        }
-        pub_list *pl = mt_map_get(a->pub, id, strlen(id));
-        for (pub_rec *p = pl ? pl->head : NULL; p; p = p->next)
-            if (!p->matched && p->index == rec->ledger_index && memcmp(p->commit, commit, 32) == 0) p->matched = 1;
-        final_prov *fp = mt_map_get(a->final, id, strlen(id));
-        if (!fp) {
-            fp = calloc(1, sizeof(*fp));
-            if (!fp || mt_map_put(a->final, id, strlen(id), fp) == fp) {
-                free(fp);
-                a->oom = 1;
-            }
-        }
-        if (fp && !a->oom) {
-            fp->index = rec->ledger_index;
-            memcpy(fp->commit, commit, 32);
         }
         mt_prov_record_free(rec);
     }
@@ -1024,7 +1232,7 @@ static void judge_registry(mt_audit *a, slot *s, const Mintrace__V1__LedgerEntry
 /* ---- checkpoints ---- */
 
 static int by_size(const void *x, const void *y) {
-    const pending_cp *p = x, *q = y;
+    const cp_row *p = x, *q = y;
     if (p->size != q->size) return p->size < q->size ? -1 : 1;
     return p->arrival < q->arrival ? -1 : p->arrival > q->arrival;
 }
@@ -1054,12 +1262,20 @@ static void check_checkpoint(mt_audit *a, pending_cp *p, int past_end) {
     }
     if (past_end == 1) {
         add_finding(a, "TRUNCATED", idx, &p->at, "checkpoint",
-                    "a signed checkpoint covers %" PRIu64 " entries; the journal holds %zu", cp->tree_size, a->n_recs);
+                    "a signed checkpoint covers %" PRIu64 " entries; the journal holds %" PRIu64, cp->tree_size,
+                    a->n_recs);
         goto out;
     }
     unsigned char root[32], proot[32];
     if (past_end == 2 && cp->tree_size == 0) mt_merkle_root(NULL, 0, root);
-    else if (past_end == 2) memcpy(root, a->recs[cp->tree_size - 1].root, 32);
+    else if (past_end == 2) {
+        entry_rec er;
+        if (mt_rectab_get(a->recs, cp->tree_size - 1, &er)) {
+            a->oom = 1;
+            goto out;
+        }
+        memcpy(root, er.root, 32);
+    }
     else mt_merkle_frontier_root(&a->tree, root);
     int explained = a->first_bad < cp->tree_size;
     if (cp->root.len != 32 || memcmp(cp->root.data, root, 32) != 0) {
@@ -1110,36 +1326,64 @@ out:
     if (env) mintrace__v1__envelope__free_unpacked(env, NULL);
 }
 
-static void check_checkpoints_at_size(mt_audit *a) {
-    if (!a->cps_sorted) { /* the ones not checked yet */
-        if (a->n_cps > a->cp_next) qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
-        a->cps_sorted = 1;
+/* The checkpoint to check next (the smallest size, then the first to arrive): 1 with *r, 0 if
+ * none waits, -1 on a read error. *side says where it is. */
+static int cp_peek(mt_audit *a, cp_row *r, int *side) {
+    if (!a->side_sorted) {
+        if (a->n_side > a->side_next)
+            qsort(a->cp_side + a->side_next, a->n_side - a->side_next, sizeof(*a->cp_side), by_size);
+        a->side_sorted = 1;
     }
+    int has_main = a->cp_next < mt_rectab_count(a->cp_rows), has_side = a->side_next < a->n_side;
+    if (has_main && mt_rectab_get(a->cp_rows, a->cp_next, r)) return -1;
+    if (!has_main && !has_side) return 0;
+    *side = !has_main || (has_side && by_size(&a->cp_side[a->side_next], r) < 0);
+    if (*side) *r = a->cp_side[a->side_next];
+    return 1;
+}
+
+static void topic_where(const mt_audit *a, uint32_t topic, int32_t partition, int64_t offset, where *w) {
+    where_set(w, topic < a->n_topics ? a->topics[topic] : "", partition, offset);
+}
+
+/* Checks the checkpoint cp_peek gave, its envelope read back. */
+static void cp_check_next(mt_audit *a, const cp_row *r, int side, int past_end) {
+    if (side) a->side_next++;
+    else a->cp_next++;
+    pending_cp p = {.size = r->size, .len = r->env_len};
+    uint8_t *env = malloc(r->env_len ? r->env_len : 1);
+    if (!env || mt_rectab_get_many(a->cp_bytes, r->env_off, r->env_len, env)) {
+        free(env);
+        a->oom = 1;
+        return;
+    }
+    p.env = env;
+    topic_where(a, r->topic, r->partition, r->offset, &p.at);
+    check_checkpoint(a, &p, past_end);
+    free(env);
+}
+
+static void check_checkpoints_at_size(mt_audit *a) {
     uint64_t size = mt_merkle_frontier_size(&a->tree);
+    cp_row r;
+    int side, got;
     /* fed before the entries, every checkpoint is met at its own size (size 0 at the start); one
      * fed later is checked against the root stored for its size */
-    while (a->cp_next < a->n_cps && a->cps[a->cp_next].size <= size) {
-        pending_cp *p = &a->cps[a->cp_next++];
-        check_checkpoint(a, p, p->size == size ? 0 : 2);
-    }
+    while (!a->oom && (got = cp_peek(a, &r, &side)) == 1 && r.size <= size)
+        cp_check_next(a, &r, side, r.size == size ? 0 : 2);
+    if (got < 0) a->oom = 1;
 }
 
 /* ---- entries ---- */
 
 static void store_rec(mt_audit *a, entry_rec *er) {
-    if (a->n_recs == a->cap_recs) {
-        size_t cap = a->cap_recs ? a->cap_recs * 2 : 1024;
-        entry_rec *nr = realloc(a->recs, cap * sizeof(*nr));
-        if (!nr) {
-            a->oom = 1;
-            return;
-        }
-        a->recs = nr;
-        a->cap_recs = cap;
-    }
     mt_merkle_frontier_append(&a->tree, er->leaf);
     mt_merkle_frontier_root(&a->tree, er->root);
-    a->recs[a->n_recs++] = *er;
+    if (mt_rectab_append(a->recs, er)) {
+        a->oom = 1; /* disk full, or out of memory */
+        return;
+    }
+    a->n_recs++;
     a->totals.entries++;
 }
 
@@ -1262,7 +1506,8 @@ static void process_bytes(mt_audit *a, const uint8_t *bytes, size_t len, const w
     if (e->index < a->next) {
         unsigned char leaf[32];
         leaf_of(e, leaf);
-        const entry_rec *er = e->index < a->n_recs ? &a->recs[e->index] : NULL;
+        entry_rec rec;
+        const entry_rec *er = e->index < a->n_recs && mt_rectab_get(a->recs, e->index, &rec) == 0 ? &rec : NULL;
         if (er && memcmp(leaf, er->leaf, 32) == 0)
             entry_event(e, add_finding(a, "DUPLICATED", (int64_t)e->index, at, "index",
                                        "entry %" PRIu64 " appears again (the same entry, a second time)", e->index));
@@ -1331,12 +1576,12 @@ static void journal_end(mt_audit *a) {
         drain_stash(a);
     }
     if (a->n_recs == 0) check_checkpoints_at_size(a);
-    if (!a->cps_sorted) {
-        if (a->n_cps > a->cp_next) qsort(a->cps + a->cp_next, a->n_cps - a->cp_next, sizeof(*a->cps), by_size);
-        a->cps_sorted = 1;
-    }
-    while (a->cp_next < a->n_cps) check_checkpoint(a, &a->cps[a->cp_next++], 1);
+    cp_row r;
+    int side, got;
+    while (!a->oom && (got = cp_peek(a, &r, &side)) == 1) cp_check_next(a, &r, side, 1);
+    if (got < 0) a->oom = 1;
     work_drain(a);
+    if (mt_rectab_flush(a->recs) || mt_rectab_flush(a->cp_rows) || mt_rectab_flush(a->cp_bytes)) a->oom = 1;
     a->totals.tree_size = mt_merkle_frontier_size(&a->tree);
     mt_merkle_frontier_root(&a->tree, a->totals.root);
 
@@ -1346,6 +1591,8 @@ static void journal_end(mt_audit *a) {
         Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, a->trusted_len, a->trusted);
         Mintrace__V1__Checkpoint *cp = env ? mintrace__v1__checkpoint__unpack(NULL, env->payload.len, env->payload.data) : NULL;
         char why[300];
+        entry_rec trec;
+        memset(&trec, 0, sizeof(trec));
         if (!cp) {
             add_finding(a, "FORGED_CHECKPOINT", -1, &src, "trusted", "the trusted checkpoint does not decode");
         } else if (a->totals.signatures++,
@@ -1354,11 +1601,12 @@ static void journal_end(mt_audit *a) {
                         why);
         } else if (cp->tree_size > a->n_recs) {
             add_finding(a, "TRUNCATED", (int64_t)a->n_recs, &src, "trusted",
-                        "the trusted checkpoint covers %" PRIu64 " entries; the journal now holds %zu", cp->tree_size,
-                        a->n_recs);
+                        "the trusted checkpoint covers %" PRIu64 " entries; the journal now holds %" PRIu64,
+                        cp->tree_size, a->n_recs);
+        } else if (cp->tree_size && mt_rectab_get(a->recs, cp->tree_size - 1, &trec)) {
+            a->oom = 1;
         } else if (cp->root.len != 32 ||
-                   memcmp(cp->root.data, cp->tree_size ? a->recs[cp->tree_size - 1].root : (const unsigned char *)"", 32) !=
-                       0) {
+                   memcmp(cp->root.data, cp->tree_size ? trec.root : trec.subject, 32) != 0) {
             if (cp->tree_size == 0) {
                 unsigned char empty[32];
                 mt_merkle_root(NULL, 0, empty);
@@ -1408,42 +1656,58 @@ int mt_audit_receipt(mt_audit *a, const uint8_t *env, size_t len, const char *to
 
 /* ---- commitments ---- */
 
+/* The number of a topic name in a->topics (an audit reads a handful), or -1. */
+static int intern_topic(mt_audit *a, const char *topic, uint32_t *no) {
+    const char *t = topic ? topic : "";
+    for (*no = 0; *no < a->n_topics; (*no)++)
+        if (strcmp(a->topics[*no], t) == 0) return 0;
+    char **nt = realloc(a->topics, (a->n_topics + 1) * sizeof(*nt));
+    if (!nt) return -1;
+    a->topics = nt;
+    if (!(a->topics[a->n_topics] = strdup(t))) return -1;
+    a->n_topics++;
+    return 0;
+}
+
 int mt_audit_checkpoint(mt_audit *a, const uint8_t *env, size_t len, const char *topic, int32_t partition,
                         int64_t offset) {
-    if (a->n_cps == a->cap_cps) {
-        size_t cap = a->cap_cps ? a->cap_cps * 2 : 64;
-        pending_cp *nc = realloc(a->cps, cap * sizeof(*nc));
-        if (!nc) return -1;
-        a->cps = nc;
-        a->cap_cps = cap;
-    }
-    pending_cp *p = &a->cps[a->n_cps];
-    memset(p, 0, sizeof(*p));
-    p->env = malloc(len ? len : 1);
-    if (!p->env) return -1;
-    memcpy(p->env, env, len);
-    p->len = len;
-    p->arrival = a->n_cps;
-    where_set(&p->at, topic, partition, offset);
+    pending_cp p = {.env = env, .len = len};
+    where_set(&p.at, topic, partition, offset);
     Mintrace__V1__Envelope *e = mintrace__v1__envelope__unpack(NULL, len, env);
     Mintrace__V1__Checkpoint *cp = e ? mintrace__v1__checkpoint__unpack(NULL, e->payload.len, e->payload.data) : NULL;
-    p->size = cp ? cp->tree_size : 0;
+    p.size = cp ? cp->tree_size : 0;
+    int back = p.size < a->cp_max_size; /* in topic order, a smaller tree than before */
     if (cp && cp->tree_size < a->cp_max_size)
-        add_finding(a, "ROLLED_BACK_CHECKPOINT", (int64_t)cp->tree_size - 1, &p->at, "order",
+        add_finding(a, "ROLLED_BACK_CHECKPOINT", (int64_t)cp->tree_size - 1, &p.at, "order",
                     "a checkpoint of tree size %" PRIu64 " follows one of size %" PRIu64 " in the checkpoints topic",
                     cp->tree_size, a->cp_max_size);
     if (cp && cp->tree_size > a->cp_max_size) a->cp_max_size = cp->tree_size;
     if (cp) mintrace__v1__checkpoint__free_unpacked(cp, NULL);
     if (e) mintrace__v1__envelope__free_unpacked(e, NULL);
-    a->n_cps++;
+    uint64_t arrival = a->n_cps++;
     a->totals.checkpoints++;
-    a->cps_sorted = 0;
-    if (a->n_recs && !a->journal_ended) { /* fed late: checked at once */
-        check_checkpoints_at_size(a);
-    } else if (a->journal_ended) {
-        a->cp_next = a->n_cps; /* checked here, whatever its place */
-        check_checkpoint(a, p, p->size > a->n_recs ? 1 : p->size == a->n_recs ? 0 : 2);
+    if (a->journal_ended) { /* checked here, whatever its place */
+        check_checkpoint(a, &p, p.size > a->n_recs ? 1 : p.size == a->n_recs ? 0 : 2);
+        return a->oom ? -1 : 0;
     }
+    cp_row r = {.size = p.size, .arrival = arrival, .env_off = mt_rectab_count(a->cp_bytes),
+                .env_len = (uint32_t)len, .partition = partition, .offset = offset};
+    if (len > UINT32_MAX || intern_topic(a, topic, &r.topic) || mt_rectab_append_many(a->cp_bytes, env, len))
+        return -1;
+    if (!back) {
+        if (mt_rectab_append(a->cp_rows, &r)) return -1;
+    } else { /* a finding already (rolled back, or it does not decode): kept in memory */
+        if (a->n_side == a->cap_side) {
+            size_t cap = a->cap_side ? a->cap_side * 2 : 16;
+            cp_row *ns = realloc(a->cp_side, cap * sizeof(*ns));
+            if (!ns) return -1;
+            a->cp_side = ns;
+            a->cap_side = cap;
+        }
+        a->cp_side[a->n_side++] = r;
+        a->side_sorted = 0;
+    }
+    if (a->n_recs) check_checkpoints_at_size(a); /* fed late: checked at once */
     return a->oom ? -1 : 0;
 }
 
@@ -1467,25 +1731,38 @@ int mt_audit_provenance(mt_audit *a, const uint8_t *bytes, size_t len, const cha
         if (rec) mintrace__v1__provenance_record__free_unpacked(rec, NULL);
         return a->oom ? -1 : 0;
     }
-    pub_rec *p = calloc(1, sizeof(*p));
-    pub_list *pl = mt_map_get(a->pub, rec->batch_id, strlen(rec->batch_id));
-    if (!pl && p) {
-        pl = calloc(1, sizeof(*pl));
-        if (pl && mt_map_put(a->pub, rec->batch_id, strlen(rec->batch_id), pl) == pl) {
-            free(pl);
-            pl = NULL;
-        }
+    pub_row pr;
+    memset(&pr, 0, sizeof(pr));
+    pr.index = rec->ledger_index;
+    pr.partition = partition;
+    pr.offset = offset;
+    int rc = mt_prov_record_commit(rec, pr.commit) || batch_number(a, rec->batch_id, 1, &pr.batch) != 1 ? -1 : 0;
+    if (!rc && intern_topic(a, topic, &pr.topic)) rc = -1;
+    uint64_t no = mt_rectab_count(a->pubs);
+    if (!rc && mt_rectab_append(a->pubs, &pr)) rc = -1;
+    /* findable by batch and index; the batch's newest */
+    unsigned char key[17];
+    void *v = NULL;
+    size_t vlen = 0;
+    pub_key(key, pr.batch, pr.index);
+    int got = rc ? -1 : kv_get(a->kv, key, sizeof(key), &v, &vlen);
+    unsigned char *nv = got >= 0 ? malloc(vlen + 8) : NULL;
+    if (!nv) rc = -1;
+    else {
+        if (vlen) memcpy(nv, v, vlen);
+        memcpy(nv + vlen, &no, 8);
+        if (kv_put(a->kv, key, sizeof(key), nv, vlen + 8)) rc = -1;
     }
-    int rc = 0;
-    if (!p || !pl || mt_prov_record_commit(rec, p->commit)) {
-        free(p);
-        rc = -1;
-    } else {
-        p->index = rec->ledger_index;
-        p->at = at;
-        if (pl->tail) pl->tail->next = p;
-        else pl->head = p;
-        pl->tail = p;
+    free(nv);
+    free(v);
+    batch_row br;
+    if (!rc && mt_rectab_get(a->batches, pr.batch, &br)) rc = -1;
+    if (!rc) {
+        br.tail = no + 1;
+        memcpy(br.tail_commit, pr.commit, 32);
+        if (mt_rectab_set(a->batches, pr.batch, &br)) rc = -1;
+    }
+    if (!rc) {
         a->n_pub++;
         a->totals.provenance_records++;
     }
@@ -1495,69 +1772,156 @@ int mt_audit_provenance(mt_audit *a, const uint8_t *bytes, size_t len, const cha
 
 /* ---- the end ---- */
 
-typedef struct prov_q {
-    const char **ids;
-    size_t n;
-} prov_q;
+/* A provenance finding before it is added: they come out in bytewise order of batch id, each
+ * batch's forged records in topic order, then its stale one (the order they had when every
+ * batch was a list in memory). */
+typedef struct prov_find {
+    char *id;
+    uint64_t order; /* the record's number; UINT64_MAX: stale */
+    const char *kind;
+    int64_t index;
+    int has_at;
+    where at;
+    char detail[300];
+} prov_find;
 
-static void collect_id(void *arg, const void *key, size_t klen, void *value) {
-    (void)value;
-    prov_q *q = arg;
-    char *id = malloc(klen + 1);
-    if (!id) return;
-    memcpy(id, key, klen);
-    id[klen] = '\0';
-    q->ids[q->n++] = id;
+static int by_batch_then_order(const void *x, const void *y) {
+    const prov_find *p = x, *q = y;
+    int c = strcmp(p->id, q->id);
+    if (c) return c;
+    return p->order < q->order ? -1 : p->order > q->order;
 }
 
-static int by_str(const void *x, const void *y) {
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
+static prov_find *prov_find_add(mt_audit *a, prov_find **v, size_t *n, size_t *cap, uint64_t batch) {
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        prov_find *nv = realloc(*v, c * sizeof(*nv));
+        if (!nv) return NULL;
+        *v = nv;
+        *cap = c;
+    }
+    prov_find *pf = &(*v)[*n];
+    memset(pf, 0, sizeof(*pf));
+    pf->id = batch_id_of(a, batch);
+    if (!pf->id) return NULL;
+    (*n)++;
+    return pf;
+}
+
+static void row_where(const mt_audit *a, const pub_row *pr, where *w) {
+    topic_where(a, pr->topic, pr->partition, pr->offset, w);
+}
+
+/* Reads rows in order, 512 at a time. */
+typedef struct scan {
+    const mt_rectab *t;
+    size_t size;
+    unsigned char *buf;
+    uint64_t first, n;
+} scan;
+
+static int scan_get(scan *sc, uint64_t i, void *row) {
+    if (i < sc->first || i >= sc->first + sc->n) {
+        uint64_t count = mt_rectab_count(sc->t);
+        if (i >= count) return -1;
+        sc->first = i;
+        sc->n = count - i < 512 ? count - i : 512;
+        if (mt_rectab_get_many(sc->t, i, sc->n, sc->buf)) {
+            sc->n = 0;
+            return -1;
+        }
+    }
+    memcpy(row, sc->buf + (size_t)(i - sc->first) * sc->size, sc->size);
+    return 0;
 }
 
 /* Every published record matched the recomputation as of its index; the newest record of each
- * batch is its final state. In bytewise order of batch id. */
+ * batch is its final state. Two passes over the rows (on disk or not); what is kept in memory
+ * is the findings. */
 static void check_provenance(mt_audit *a) {
     if (!a->n_pub) return; /* nothing published, or not given: nothing to compare */
-    prov_q q = {calloc(mt_map_count(a->pub) + mt_map_count(a->final) + 1, sizeof(char *)), 0};
-    if (!q.ids) {
-        a->oom = 1;
-        return;
-    }
-    mt_map_foreach(a->pub, collect_id, &q);
-    mt_map_foreach(a->final, collect_id, &q);
-    if (q.n) qsort(q.ids, q.n, sizeof(*q.ids), by_str);
-    for (size_t i = 0; i < q.n; i++) {
-        const char *id = q.ids[i];
-        if (i && strcmp(id, q.ids[i - 1]) == 0) continue;
-        pub_list *pl = mt_map_get(a->pub, id, strlen(id));
-        final_prov *fp = mt_map_get(a->final, id, strlen(id));
-        int forged = 0;
-        for (pub_rec *p = pl ? pl->head : NULL; p; p = p->next) {
-            if (p->matched) continue;
-            forged = 1;
-            if (a->first_bad <= p->index) {
-                a->explained++;
-                continue;
-            }
-            add_finding(a, "FORGED_PROVENANCE", (int64_t)p->index, &p->at, "record",
-                        "the record of batch %.100s as of index %" PRIu64 " is not what the journal gives", id,
-                        p->index);
+    prov_find *v = NULL;
+    size_t n = 0, cap = 0;
+    int err = mt_rectab_flush(a->pubs) || mt_rectab_flush(a->batches);
+    uint64_t np = mt_rectab_count(a->pubs), nb = mt_rectab_count(a->batches);
+    scan sp = {a->pubs, sizeof(pub_row), malloc(512 * sizeof(pub_row)), 0, 0};
+    scan sb = {a->batches, sizeof(batch_row), malloc(512 * sizeof(batch_row)), 0, 0};
+    if (!sp.buf || !sb.buf) err = 1;
+    for (uint64_t i = 0; i < np && !err; i++) { /* forged: published, never met by the replay */
+        pub_row pr;
+        batch_row br;
+        if (scan_get(&sp, i, &pr)) {
+            err = 1;
+            break;
         }
-        if (!fp || forged) continue;
-        if (!pl) {
-            if (a->first_bad > fp->index)
-                add_finding(a, "STALE_PROVENANCE", (int64_t)fp->index, NULL, "record",
-                            "batch %.100s changed at index %" PRIu64 " and no record of it was published", id,
-                            fp->index);
+        if (pr.matched) continue;
+        if (mt_rectab_get(a->batches, pr.batch, &br)) {
+            err = 1;
+            break;
+        }
+        if (!br.forged) {
+            br.forged = 1;
+            if (mt_rectab_set(a->batches, pr.batch, &br)) err = 1;
+        }
+        if (a->first_bad <= pr.index) {
+            a->explained++;
             continue;
         }
-        if (memcmp(pl->tail->commit, fp->commit, 32) != 0 && a->first_bad > fp->index)
-            add_finding(a, "STALE_PROVENANCE", (int64_t)fp->index, &pl->tail->at, "record",
-                        "the newest record of batch %.100s reflects index %" PRIu64 "; the batch changed at %" PRIu64,
-                        id, pl->tail->index, fp->index);
+        prov_find *pf = prov_find_add(a, &v, &n, &cap, pr.batch);
+        if (!pf) {
+            err = 1;
+            break;
+        }
+        pf->order = i;
+        pf->kind = "FORGED_PROVENANCE";
+        pf->index = (int64_t)pr.index;
+        pf->has_at = 1;
+        row_where(a, &pr, &pf->at);
+        snprintf(pf->detail, sizeof(pf->detail),
+                 "the record of batch %.100s as of index %" PRIu64 " is not what the journal gives", pf->id, pr.index);
     }
-    for (size_t i = 0; i < q.n; i++) free((void *)q.ids[i]);
-    free(q.ids);
+    for (uint64_t b = 0; b < nb && !err; b++) { /* stale: the newest record is not the final state */
+        batch_row br;
+        pub_row pr;
+        if (scan_get(&sb, b, &br)) {
+            err = 1;
+            break;
+        }
+        if (!br.has_final || br.forged || a->first_bad <= br.final_index) continue;
+        if (br.tail && memcmp(br.tail_commit, br.final_commit, 32) == 0) continue;
+        if (br.tail && mt_rectab_get(a->pubs, br.tail - 1, &pr)) {
+            err = 1;
+            break;
+        }
+        prov_find *pf = prov_find_add(a, &v, &n, &cap, b);
+        if (!pf) {
+            err = 1;
+            break;
+        }
+        pf->order = UINT64_MAX;
+        pf->kind = "STALE_PROVENANCE";
+        pf->index = (int64_t)br.final_index;
+        if (!br.tail) {
+            snprintf(pf->detail, sizeof(pf->detail),
+                     "batch %.100s changed at index %" PRIu64 " and no record of it was published", pf->id,
+                     br.final_index);
+        } else {
+            pf->has_at = 1;
+            row_where(a, &pr, &pf->at);
+            snprintf(pf->detail, sizeof(pf->detail),
+                     "the newest record of batch %.100s reflects index %" PRIu64 "; the batch changed at %" PRIu64,
+                     pf->id, pr.index, br.final_index);
+        }
+    }
+    free(sp.buf);
+    free(sb.buf);
+    if (err) a->oom = 1;
+    if (n) qsort(v, n, sizeof(*v), by_batch_then_order);
+    for (size_t i = 0; i < n; i++) {
+        add_finding(a, v[i].kind, v[i].index, v[i].has_at ? &v[i].at : NULL, "record", "%s", v[i].detail);
+        free(v[i].id);
+    }
+    free(v);
 }
 
 static int by_finding(const void *x, const void *y) {
@@ -1572,6 +1936,7 @@ long mt_audit_finish(mt_audit *a) {
     journal_end(a);
     work_drain(a);
     check_provenance(a);
+    if (mt_rectab_flush(a->pubs) || mt_rectab_flush(a->batches)) a->oom = 1; /* the figures: all on disk */
     const mt_finding *sf;
     long ns = mt_audit_sub_finish(a->sub, &sf);
     if (ns < 0) a->oom = 1;
@@ -1612,32 +1977,28 @@ mt_audit *mt_audit_new(const mt_audit_conf *conf, char *errstr, size_t errstr_si
     a->first_bad = a->first_gap = UINT64_MAX;
     a->l = mt_ledger_new(conf->ledger_conf);
     a->stash = mt_map_new();
-    a->pub = mt_map_new();
-    a->final = mt_map_new();
     a->taint = mt_map_new();
-    if (!a->l || !a->stash || !a->pub || !a->final || !a->taint) goto oom;
-    if (conf->spill && mt_ledger_spill(a->l, conf->spill_dir, errstr, errstr_size)) {
+    if (!a->l || !a->stash || !a->taint) goto oom;
+    /* what grows with history: on disk in the spill directory with conf.spill */
+    if ((conf->spill && mt_ledger_spill(a->l, conf->spill_dir, errstr, errstr_size)) ||
+        !(a->recs = mt_rectab_open(conf->spill_dir, sizeof(entry_rec), !conf->spill, errstr, errstr_size)) ||
+        !(a->pubs = mt_rectab_open(conf->spill_dir, sizeof(pub_row), !conf->spill, errstr, errstr_size)) ||
+        !(a->batches = mt_rectab_open(conf->spill_dir, sizeof(batch_row), !conf->spill, errstr, errstr_size)) ||
+        !(a->cp_rows = mt_rectab_open(conf->spill_dir, sizeof(cp_row), !conf->spill, errstr, errstr_size)) ||
+        !(a->cp_bytes = mt_rectab_open(conf->spill_dir, 1, !conf->spill, errstr, errstr_size)) ||
+        !(a->kv = kv_open(conf->spill_dir, !conf->spill, errstr, errstr_size))) {
         mt_audit_free(a);
         return NULL;
     }
     mt_ledger_set_governance(a->l, a->gov_pk);
     mt_ledger_commit(a->l);
     mt_merkle_frontier_init(&a->tree);
-    if (!(a->sub = mt_audit_sub_new(conf->ledger_conf ? conf->ledger_conf->park_max_age : 0, NULL))) goto oom;
+    if (!(a->sub = mt_audit_sub_new(conf->ledger_conf ? conf->ledger_conf->park_max_age : 0, conf->spill_dir))) goto oom;
     return a;
 oom:
     snprintf(errstr, errstr_size, "out of memory");
     mt_audit_free(a);
     return NULL;
-}
-
-static void free_pub(void *v) {
-    pub_list *pl = v;
-    for (pub_rec *p = pl->head, *n; p; p = n) {
-        n = p->next;
-        free(p);
-    }
-    free(pl);
 }
 
 void mt_audit_free(mt_audit *a) {
@@ -1652,12 +2013,16 @@ void mt_audit_free(mt_audit *a) {
     mt_audit_sub_free(a->sub);
     mt_ledger_free(a->l);
     mt_map_free(a->stash, free);
-    mt_map_free(a->pub, free_pub);
-    mt_map_free(a->final, free);
+    kv_close(a->kv);
+    mt_rectab_close(a->pubs);
+    mt_rectab_close(a->batches);
+    for (size_t i = 0; i < a->n_topics; i++) free(a->topics[i]);
+    free(a->topics);
     mt_map_free(a->taint, free);
-    for (size_t i = 0; i < a->n_cps; i++) free(a->cps[i].env);
-    free(a->cps);
-    free(a->recs);
+    mt_rectab_close(a->cp_rows);
+    mt_rectab_close(a->cp_bytes);
+    free(a->cp_side);
+    mt_rectab_close(a->recs);
     free(a->trusted);
     free(a->newest_cp);
     free(a->f);
@@ -1698,8 +2063,30 @@ uint64_t mt_audit_progress(const mt_audit *a) {
     return a->totals.entries;
 }
 
-size_t mt_audit_memory(const mt_audit *a, size_t *per_entry, size_t *batch_bytes) {
-    *per_entry = sizeof(entry_rec);
-    *batch_bytes = a->max_batch_bytes > a->batch_bytes ? a->max_batch_bytes : a->batch_bytes;
-    return a->cap_recs * sizeof(entry_rec);
+static void tab_counts(const mt_rectab *t, size_t size, uint64_t *ram, uint64_t *disk) {
+    *disk = mt_rectab_disk_bytes(t) / size;
+    *ram = mt_rectab_count(t) - *disk;
+}
+
+void mt_audit_memory(const mt_audit *a, mt_audit_mem *m) {
+    memset(m, 0, sizeof(*m));
+    m->on_disk = mt_rectab_on_disk(a->recs) || kv_on_disk(a->kv);
+    tab_counts(a->recs, sizeof(entry_rec), &m->entries_ram, &m->entries_disk);
+    tab_counts(a->pubs, sizeof(pub_row), &m->records_ram, &m->records_disk);
+    tab_counts(a->batches, sizeof(batch_row), &m->batches_ram, &m->batches_disk);
+    tab_counts(a->cp_rows, sizeof(cp_row), &m->checkpoints_ram, &m->checkpoints_disk);
+    m->checkpoints_ram += a->n_side;
+    m->keys = kv_count(a->kv);
+    m->ram_bytes = mt_rectab_ram_bytes(a->recs) + mt_rectab_ram_bytes(a->pubs) + mt_rectab_ram_bytes(a->batches) +
+                   mt_rectab_ram_bytes(a->cp_rows) + mt_rectab_ram_bytes(a->cp_bytes) +
+                   a->cap_side * sizeof(cp_row) + kv_ram_bytes(a->kv);
+    m->disk_bytes = mt_rectab_disk_bytes(a->recs) + mt_rectab_disk_bytes(a->pubs) +
+                    mt_rectab_disk_bytes(a->batches) + mt_rectab_disk_bytes(a->cp_rows) +
+                    mt_rectab_disk_bytes(a->cp_bytes) + kv_disk_bytes(a->kv);
+    m->work_bytes = a->max_batch_bytes > a->batch_bytes ? a->max_batch_bytes : a->batch_bytes;
+    mt_ledger_stats_t st;
+    mt_ledger_stats(a->l, &st);
+    m->live_batches = st.batches;
+    m->ledger_ram_bytes = st.ram_bytes;
+    m->ledger_disk_bytes = st.store_disk_bytes;
 }

@@ -98,7 +98,10 @@ typedef struct mt_audit_totals {
 
 typedef struct mt_audit mt_audit;
 
-/* A new auditor, or NULL with errstr (out of memory, no network id or governance key). */
+/* A new auditor, or NULL with errstr (out of memory, no network id or governance key, a spill
+ * file that cannot be made). With conf->spill, what the auditor itself keeps that grows with the
+ * length of history (a row per journal entry, published provenance record, batch, checkpoint)
+ * goes to temporary files in conf->spill_dir too, unlinked at once; without, it is in memory. */
 mt_audit *mt_audit_new(const mt_audit_conf *conf, char *errstr, size_t errstr_size);
 void mt_audit_free(mt_audit *a);
 
@@ -136,8 +139,27 @@ const uint8_t *mt_audit_newest_checkpoint(const mt_audit *a, size_t *len);
 /* Entries processed so far (for a progress bar). */
 uint64_t mt_audit_progress(const mt_audit *a);
 
-/* Bytes the auditor holds besides the ledger: per entry (leaf, root, subject) and the largest
- * batch in flight, for docs/auditing.md's measurements. */
-size_t mt_audit_memory(const mt_audit *a, size_t *per_entry, size_t *batch_bytes);
+/* What the auditor itself holds, besides the ledger it replays (docs/auditing.md, "Cost,
+ * measured"). What grows with the length of history is in the spill directory (on_disk), or in
+ * memory when the audit was told not to spill. */
+typedef struct mt_audit_mem {
+    int on_disk;
+    uint64_t entries_ram, entries_disk; /* journal entries: leaf, root at that size, subject (97 B) */
+    uint64_t records_ram, records_disk; /* published provenance records (72 B, and their index) */
+    uint64_t batches_ram, batches_disk; /* batches: final figures, newest record (88 B, and their ids) */
+    uint64_t checkpoints_ram, checkpoints_disk; /* signed checkpoints (48 B and the envelope); in
+                                                 * memory: only those that went back in size */
+    uint64_t keys;                      /* lookups by batch id and by batch and index */
+    uint64_t ram_bytes;                 /* bytes of the above in memory (write buffers when on disk) */
+    uint64_t disk_bytes;                /* bytes of the above on disk */
+    uint64_t work_bytes;                /* the largest batch of work in flight (bounded by conf.batch) */
+    /* the ledger the auditor replays (mt_ledger_stats): what grows with the live batches */
+    uint64_t live_batches;      /* batches in its memory: with spill, those holding mass or in transit */
+    uint64_t ledger_ram_bytes;  /* keys and values of its maps in memory */
+    uint64_t ledger_disk_bytes; /* its store and state tree on disk (0 without spill) */
+} mt_audit_mem;
+
+/* Fills m with the auditor's memory figures so far. */
+void mt_audit_memory(const mt_audit *a, mt_audit_mem *m);
 
 #endif

@@ -40,6 +40,31 @@ static const char *role_name(int role) {
 
 /* ---- text ---- */
 
+static double mb(uint64_t bytes) {
+    return (double)bytes / (1024.0 * 1024.0);
+}
+
+/* One line: where the auditor's own state is, and how big (docs/auditing.md, "Cost, measured"). */
+static void note_state(FILE *fp, const mt_audit *a) {
+    mt_audit_mem m;
+    mt_audit_memory(a, &m);
+    uint64_t e = m.entries_ram + m.entries_disk, r = m.records_ram + m.records_disk,
+             b = m.batches_ram + m.batches_disk;
+    if (m.on_disk)
+        fprintf(fp,
+                "note: auditor state: %" PRIu64 " entries, %" PRIu64 " provenance records, %" PRIu64
+                " batches: %.1f MB on disk (spill directory), %.1f MB in memory; the ledger replayed: %" PRIu64
+                " live batches, %.1f MB in memory, %.1f MB on disk\n",
+                e, r, b, mb(m.disk_bytes), mb(m.ram_bytes), m.live_batches, mb(m.ledger_ram_bytes),
+                mb(m.ledger_disk_bytes));
+    else
+        fprintf(fp,
+                "note: auditor state: %" PRIu64 " entries, %" PRIu64 " provenance records, %" PRIu64
+                " batches: %.1f MB, all in memory (not spilled); the ledger replayed: %" PRIu64
+                " batches, %.1f MB, all in memory\n",
+                e, r, b, mb(m.ram_bytes), m.live_batches, mb(m.ledger_ram_bytes));
+}
+
 void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) {
     const mt_audit_totals *t = mt_audit_get_totals(a);
     const mt_finding *f;
@@ -63,6 +88,7 @@ void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) 
         if (t->checkpoint_size != t->tree_size)
             fprintf(fp, "note: %" PRIu64 " entries after the newest checkpoint are verified but not yet signed\n",
                     t->tree_size - t->checkpoint_size);
+        note_state(fp, a);
         return;
     }
     fprintf(fp, "FINDINGS: %zu\n", n);
@@ -87,6 +113,7 @@ void mt_audit_report_text(FILE *fp, const mt_audit *a, const mt_audit_run *run) 
         fprintf(fp, "FOLLOWS_FINDING: %zu later entries depend on the entries named above (each listed in the JSON "
                     "and HTML reports)\n",
                 follows);
+    note_state(fp, a);
 }
 
 /* ---- JSON ---- */
@@ -126,6 +153,26 @@ char *mt_audit_report_json(const mt_audit *a, const mt_audit_run *run) {
     json_object_set_new(tot, "checkpoint_size", json_integer((json_int_t)t->checkpoint_size));
     json_object_set_new(tot, "checkpoint_root", t->checkpoint_size ? json_string(cproot) : json_null());
     json_object_set_new(doc, "totals", tot);
+    mt_audit_mem mm;
+    mt_audit_memory(a, &mm);
+    json_t *st = json_object();
+    json_object_set_new(st, "on_disk", json_boolean(mm.on_disk));
+    json_object_set_new(st, "entries_in_memory", json_integer((json_int_t)mm.entries_ram));
+    json_object_set_new(st, "entries_on_disk", json_integer((json_int_t)mm.entries_disk));
+    json_object_set_new(st, "records_in_memory", json_integer((json_int_t)mm.records_ram));
+    json_object_set_new(st, "records_on_disk", json_integer((json_int_t)mm.records_disk));
+    json_object_set_new(st, "batches_in_memory", json_integer((json_int_t)mm.batches_ram));
+    json_object_set_new(st, "batches_on_disk", json_integer((json_int_t)mm.batches_disk));
+    json_object_set_new(st, "checkpoints_in_memory", json_integer((json_int_t)mm.checkpoints_ram));
+    json_object_set_new(st, "checkpoints_on_disk", json_integer((json_int_t)mm.checkpoints_disk));
+    json_object_set_new(st, "keys", json_integer((json_int_t)mm.keys));
+    json_object_set_new(st, "memory_bytes", json_integer((json_int_t)mm.ram_bytes));
+    json_object_set_new(st, "disk_bytes", json_integer((json_int_t)mm.disk_bytes));
+    json_object_set_new(st, "work_bytes", json_integer((json_int_t)mm.work_bytes));
+    json_object_set_new(st, "ledger_batches_in_memory", json_integer((json_int_t)mm.live_batches));
+    json_object_set_new(st, "ledger_memory_bytes", json_integer((json_int_t)mm.ledger_ram_bytes));
+    json_object_set_new(st, "ledger_disk_bytes", json_integer((json_int_t)mm.ledger_disk_bytes));
+    json_object_set_new(doc, "auditor_state", st);
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
         json_object_set_new(o, "kind", json_string(f[i].kind));

@@ -976,9 +976,11 @@ mt_sim *mt_sim_new_opts(uint64_t seed, const char *network_id, const mt_sim_opts
     }
     /* causal order, loops interleaved step by step: each facility's events stay in seq order;
      * the attacks come after the ore was received (see attack()) */
-    for (int k = 0; k < STEPS; k++)
-        for (int c = 0; c < chains; c++)
-            if (step(s, &loops[c], c ? &loops[c - 1] : NULL, c, k) || (k == 2 && loops[c].attack >= 0 && attack(s, &loops[c], c))) goto fail;
+    int window = o->window > 0 && o->window < chains ? o->window : chains;
+    for (int w = 0; w < chains; w += window)
+        for (int k = 0; k < STEPS; k++)
+            for (int c = w; c < chains && c < w + window; c++)
+                if (step(s, &loops[c], c ? &loops[c - 1] : NULL, c, k) || (k == 2 && loops[c].attack >= 0 && attack(s, &loops[c], c))) goto fail;
     s->time_ms += MT_SIM_LIFETIME_MS; /* the motors' service life */
     for (int k = 0; k < 4; k++)
         for (int c = 0; c < chains; c++)

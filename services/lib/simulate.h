@@ -40,6 +40,8 @@ typedef struct mt_sim_opts {
     int returns_pct;     /* loops whose EXITed magnets come back as end-of-life scrap years later */
     int corrections_pct; /* loops whose mine keys an EXTRACT twice and voids it (CORRECTION) */
     int adversarial_pct; /* loops that carry one attack each (every reason code in turn) */
+    int window;          /* loops interleaved at a time (0: all of them): a long history with few
+                          * live batches, as for the audit's memory benchmark */
 } mt_sim_opts;
 
 #define MT_SIM_CODES 64

@@ -6,6 +6,8 @@
 #              share of what the verify reference allows: every event costs three signature
 #              checks (the facility's, the notary's, and the aggregator's on its receipt), so the
 #              ceiling is verify / 3 events per second
+#   audit mem  the auditor's own memory and peak RSS against the length of history, its state
+#              spilled to disk and kept in memory (tests/bench/audit_mem.sh; no broker)
 # Environment: MT_BIN, MT_BENCH_BIN (the Makefile sets them), BENCH_CHAINS (simulated loops,
 # default 400: ~8,000 journal entries).
 set -euo pipefail
@@ -39,6 +41,8 @@ vall=$(awk '$1 == "verify_all" { print $2 }' "$work/verify.out")
 cores=$(awk '$1 == "cores" { print $2 }' "$work/verify.out")
 printf '  %-34s %10.0f /s  (one core)\n' "Ed25519 verify" "$v1"
 printf '  %-34s %10.0f /s  (%s cores)\n' "Ed25519 verify" "$vall" "$cores"
+
+MT_BENCH_BIN=$MT_BENCH_BIN tests/bench/audit_mem.sh
 
 echo "bench: a simulated history of $CHAINS loops on a real broker"
 MINTRACE_BROKERS=$(tests/kafka/kafka.sh start "$work/kafka")

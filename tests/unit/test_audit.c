@@ -1,6 +1,7 @@
 /* test_audit.c - the auditor (audit.h): a simulated history built in memory exactly as the
  * aggregator writes it audits clean; each tamper an attacker with write access could make is
  * named by its exact finding kind and ledger index; the report does not depend on threads. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "fixtures.h" /* fx_spilling(), fx_run_group_twice() */
@@ -1027,6 +1029,244 @@ static void test_deterministic(void **state) {
     history_free(&h);
 }
 
+/* ---- the auditor's state on disk ---- */
+
+#define BIG_CHAINS 60 /* 841 entries: more than a rectab's 64 kB write buffer holds (675 entries) */
+
+/* audit(), with the auditor's state spilled to dir (spill) or kept in memory. */
+static mt_audit *audit_spilled(world *w, const history *h, const uint8_t *trusted, size_t tlen, int spill,
+                               const char *dir) {
+    char err[256];
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = w->gov.pk, .spill = spill, .spill_dir = dir};
+    mt_audit *a = mt_audit_new(&conf, err, sizeof(err));
+    assert_non_null(a);
+    for (size_t i = 0; i < h->checkpoints.n; i++)
+        assert_int_equal(mt_audit_checkpoint(a, h->checkpoints.v[i].b, h->checkpoints.v[i].len, "t.checkpoints", 0, (int64_t)i), 0);
+    for (size_t i = 0; i < h->provenance.n; i++)
+        assert_int_equal(mt_audit_provenance(a, h->provenance.v[i].b, h->provenance.v[i].len, "t.provenance", 0, (int64_t)i), 0);
+    if (trusted) assert_int_equal(mt_audit_trusted_checkpoint(a, trusted, tlen, "trusted.cp"), 0);
+    for (size_t i = 0; i < h->entries.n; i++)
+        assert_int_equal(mt_audit_entry(a, h->entries.v[i].b, h->entries.v[i].len, "t.ledger", 0, (int64_t)i), 0);
+    for (size_t i = 0; i < h->receipts.n; i++)
+        assert_int_equal(mt_audit_receipt(a, h->receipts.v[i].b, h->receipts.v[i].len, "t.receipts", 0, (int64_t)i, 0), 0);
+    assert_true(mt_audit_finish(a) >= 0);
+    return a;
+}
+
+/* A fresh empty directory for spilled state (rmdir it afterwards: it must still be empty). */
+static char *spill_tmpdir(void) {
+    char *d = strdup("/tmp/test_audit.XXXXXX");
+    assert_non_null(d);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static int dir_is_empty(const char *d) {
+    DIR *dp = opendir(d);
+    struct dirent *de;
+    int n = 0;
+    assert_non_null(dp);
+    while ((de = readdir(dp)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) n++;
+    closedir(dp);
+    return n == 0;
+}
+
+/* The same findings, in the same order, word for word. */
+static void expect_same_report(const mt_audit *a, const mt_audit *b) {
+    const mt_finding *f, *g;
+    size_t n = mt_audit_findings(a, &f);
+    assert_int_equal(mt_audit_findings(b, &g), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(f[i].kind, g[i].kind);
+        assert_int_equal(f[i].index, g[i].index);
+        assert_string_equal(f[i].rule, g[i].rule);
+        assert_string_equal(f[i].topic, g[i].topic);
+        assert_int_equal(f[i].offset, g[i].offset);
+        assert_string_equal(f[i].detail, g[i].detail);
+    }
+    assert_memory_equal(mt_audit_get_totals(a), mt_audit_get_totals(b), sizeof(mt_audit_totals));
+}
+
+/* A history longer than the write buffers audits clean with its state on disk, in the spill
+ * directory given (where nothing is left: the files are unlinked at once), and the figures
+ * say so; kept in memory it is the same audit, with nothing on disk. */
+static void test_state_on_disk(void **state) {
+    fixture *fx = *state;
+    history h = build(fx->w, BIG_CHAINS, T0);
+    char *d = spill_tmpdir();
+    mt_audit *a = audit_spilled(fx->w, &h, NULL, 0, 1, d);
+    assert_true(dir_is_empty(d));
+    print_findings(a);
+    const mt_finding *f;
+    assert_int_equal(mt_audit_findings(a, &f), 0);
+    mt_audit_mem m;
+    mt_audit_memory(a, &m);
+    assert_true(m.on_disk);
+    assert_true(m.entries_disk > 0);
+    assert_int_equal(m.entries_disk + m.entries_ram, h.entries.n);
+    assert_int_equal(m.records_disk + m.records_ram, h.provenance.n);
+    assert_true(m.batches_disk + m.batches_ram > 0);
+    assert_true(m.disk_bytes >= m.entries_disk * 97);
+    mt_audit *b = audit_spilled(fx->w, &h, NULL, 0, 0, NULL);
+    mt_audit_mem mb;
+    mt_audit_memory(b, &mb);
+    assert_false(mb.on_disk);
+    assert_int_equal(mb.entries_disk + mb.records_disk + mb.batches_disk + mb.disk_bytes, 0);
+    assert_int_equal(mb.entries_ram, h.entries.n);
+    assert_true(mb.ram_bytes >= h.entries.n * 97);
+    expect_same_report(a, b);
+    mt_audit_free(a);
+    mt_audit_free(b);
+    assert_int_equal(rmdir(d), 0);
+    free(d);
+    history_free(&h);
+}
+
+/* Replaces receipt i of h by a copy changed by fn and signed by the aggregator. Returns its
+ * ledger index. */
+static uint64_t resign_receipt(fixture *fx, history *h, size_t i, void (*fn)(Mintrace__V1__Receipt *)) {
+    msg *m = &h->receipts.v[i];
+    Mintrace__V1__Envelope *env = mintrace__v1__envelope__unpack(NULL, m->len, m->b);
+    Mintrace__V1__Receipt *r = mintrace__v1__receipt__unpack(NULL, env->payload.len, env->payload.data);
+    assert_non_null(r);
+    uint64_t index = r->ledger_index;
+    fn(r);
+    size_t plen, elen;
+    uint8_t *p = mt_message_pack(&r->base, &plen), *e2;
+    assert_int_equal(mt_envelope_seal(&fx->w->aggregator, MINTRACE__V1__SIGNER_ROLE__SIGNER_ROLE_AGGREGATOR,
+                                      MT_PAYLOAD_RECEIPT, p, plen, &e2, &elen),
+                     0);
+    free(m->b);
+    *m = (msg){e2, elen};
+    free(p);
+    mintrace__v1__receipt__free_unpacked(r, NULL);
+    mintrace__v1__envelope__free_unpacked(env, NULL);
+    return index;
+}
+
+static void flip_proof(Mintrace__V1__Receipt *r) {
+    assert_true(r->n_inclusion_proof > 0);
+    r->inclusion_proof[0].data[3] ^= 0x10;
+}
+
+static void other_event(Mintrace__V1__Receipt *r) {
+    r->event_id.data[0] ^= 0x01;
+}
+
+/* Audits h, with the receipts of h kept by producers as well, spilled to a fresh directory
+ * and in memory: the same report; returns the spilled one. */
+static mt_audit *audit_both_ways(fixture *fx, const history *h, const uint8_t *trusted, size_t tlen) {
+    char *d = spill_tmpdir();
+    mt_audit *a = audit_spilled(fx->w, h, trusted, tlen, 1, d);
+    mt_audit *b = audit_spilled(fx->w, h, trusted, tlen, 0, NULL);
+    mt_audit_mem m;
+    mt_audit_memory(a, &m);
+    assert_true(m.on_disk && m.entries_disk > 0);
+    expect_same_report(a, b);
+    mt_audit_free(b);
+    assert_int_equal(rmdir(d), 0);
+    free(d);
+    return a;
+}
+
+/* Receipts of early entries are checked against the leaf and the root at their tree size read
+ * back from disk: a true one passes, one whose proof was changed (and signed again by the
+ * aggregator) is BAD_RECEIPT, one that names another event is MISSING_EVENT. */
+static void test_receipts_against_disk(void **state) {
+    fixture *fx = *state;
+    history h = build(fx->w, BIG_CHAINS, T0);
+    assert_true(h.entries.n > 700);
+    mt_audit *a = audit_both_ways(fx, &h, NULL, 0);
+    const mt_finding *f;
+    assert_int_equal(mt_audit_findings(a, &f), 0);
+    mt_audit_free(a);
+
+    uint64_t bad = resign_receipt(fx, &h, 4, flip_proof);
+    uint64_t missing = resign_receipt(fx, &h, 40, other_event);
+    assert_true(bad < 100 && missing < 600); /* on disk, not in the write buffer */
+    a = audit_both_ways(fx, &h, NULL, 0);
+    size_t n = mt_audit_findings(a, &f);
+    if (n != 2) print_findings(a);
+    assert_int_equal(n, 2);
+    assert_string_equal(f[0].kind, "BAD_RECEIPT");
+    assert_int_equal(f[0].index, (int64_t)bad);
+    assert_string_equal(f[0].rule, "inclusion_proof");
+    assert_string_equal(f[1].kind, "MISSING_EVENT");
+    assert_int_equal(f[1].index, (int64_t)missing);
+    mt_audit_free(a);
+    history_free(&h);
+}
+
+static void flip_root_big(Mintrace__V1__Checkpoint *cp) { cp->root.data[5] ^= 1; }
+
+/* A trusted checkpoint of an early size is compared with the root read back from disk: the
+ * true one passes, a forked one (another root, signed) is FORKED; checkpoints fed after the
+ * journal are checked against the roots on disk. */
+static void test_roots_from_disk(void **state) {
+    fixture *fx = *state;
+    history h = build(fx->w, BIG_CHAINS, T0);
+    assert_true(h.checkpoints.n > 2);
+    msg early = h.checkpoints.v[1]; /* tree size 2 * CP_EVERY */
+    mt_audit *a = audit_both_ways(fx, &h, early.b, early.len);
+    const mt_finding *f;
+    assert_int_equal(mt_audit_findings(a, &f), 0);
+    mt_audit_free(a);
+
+    history forked = history_copy(&h);
+    uint64_t size = resign_checkpoint(&forked, 1, flip_root_big, &fx->w->aggregator);
+    a = audit_both_ways(fx, &h, forked.checkpoints.v[1].b, forked.checkpoints.v[1].len);
+    expect_first(a, "FORKED", (int64_t)size - 1);
+    assert_int_equal(mt_audit_findings(a, &f), 1);
+    mt_audit_free(a);
+    history_free(&forked);
+
+    char *d = spill_tmpdir();
+    mt_audit_conf conf = {.network_id = NET, .gov_pk = fx->w->gov.pk, .spill = 1, .spill_dir = d};
+    char err[256];
+    a = mt_audit_new(&conf, err, sizeof(err));
+    assert_non_null(a);
+    for (size_t i = 0; i < h.entries.n; i++)
+        assert_int_equal(mt_audit_entry(a, h.entries.v[i].b, h.entries.v[i].len, "t.ledger", 0, (int64_t)i), 0);
+    for (size_t i = 0; i < h.checkpoints.n; i++)
+        assert_int_equal(mt_audit_checkpoint(a, h.checkpoints.v[i].b, h.checkpoints.v[i].len, "t.cp", 0, (int64_t)i), 0);
+    assert_int_equal(mt_audit_finish(a), 0);
+    assert_int_equal(mt_audit_get_totals(a)->checkpoints_verified, h.checkpoints.n);
+    mt_audit_free(a);
+    assert_int_equal(rmdir(d), 0);
+    free(d);
+    history_free(&h);
+}
+
+/* Provenance findings from the state on disk are those (and in the order) of the state in
+ * memory: a forged record early, an old record published again late, an altered entry; and a
+ * checkpoint published again (it goes back in size: it waits in memory, the others on disk). */
+static void test_provenance_from_disk(void **state) {
+    fixture *fx = *state;
+    history h = build(fx->w, BIG_CHAINS, T0);
+    msg *m = &h.provenance.v[7];
+    Mintrace__V1__ProvenanceRecord *r = record(m);
+    int64_t index = (int64_t)r->ledger_index;
+    r->mass_mg += 1000;
+    size_t len;
+    uint8_t *b = mt_message_pack(&r->base, &len);
+    free(m->b);
+    *m = (msg){b, len};
+    mintrace__v1__provenance_record__free_unpacked(r, NULL);
+    list_add(&h.provenance, h.provenance.v[20].b, h.provenance.v[20].len); /* stale, unless it was the last */
+    tamper_envelope(&h, find_event_entry(&h, 500, -1), flip_payload);
+    list_add(&h.checkpoints, h.checkpoints.v[0].b, h.checkpoints.v[0].len); /* waits in memory */
+    mt_audit *a = audit_both_ways(fx, &h, NULL, 0);
+    expect_first(a, "FORGED_PROVENANCE", index);
+    expect_some(a, "ROLLED_BACK_CHECKPOINT", CP_EVERY - 1);
+    mt_audit_mem mem;
+    mt_audit_memory(a, &mem);
+    assert_int_equal(mem.checkpoints_ram, 1);
+    assert_int_equal(mem.checkpoints_disk + mem.checkpoints_ram, h.checkpoints.n);
+    mt_audit_free(a);
+    history_free(&h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
@@ -1052,6 +1292,10 @@ int main(void) {
         cmocka_unit_test(test_notary_wrong_role),
         cmocka_unit_test(test_checkpoints_fed_late),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_state_on_disk),
+        cmocka_unit_test(test_receipts_against_disk),
+        cmocka_unit_test(test_roots_from_disk),
+        cmocka_unit_test(test_provenance_from_disk),
     };
     return fx_run_group_twice("audit", tests, setup, teardown);
 }
