@@ -31,11 +31,11 @@ $1 == "loops" {
     if (!(v["loops"] in seen)) { seen[v["loops"]] = 1; order[n++] = v["loops"] }
 }
 END {
-    printf "  %6s %8s | spilled: %8s %9s %11s %9s | in memory: %8s %9s %11s\n", "loops", "entries", "events/s",
-        "peak RSS", "auditor RAM", "on disk", "events/s", "peak RSS", "auditor RAM"
+    printf "  %6s %8s %7s | spilled: %8s %9s %11s %9s | in memory: %8s %9s %11s\n", "loops", "entries", "live",
+        "events/s", "peak RSS", "auditor RAM", "on disk", "events/s", "peak RSS", "auditor RAM"
     for (i = 0; i < n; i++) {
         l = order[i]
-        printf "  %6d %8d | %17.0f %6.1f MB %8.2f MB %6.1f MB | %19.0f %6.1f MB %8.2f MB\n", l, ent[l],
+        printf "  %6d %8d %7d | %17.0f %6.1f MB %8.2f MB %6.1f MB | %19.0f %6.1f MB %8.2f MB\n", l, ent[l], live[l "/1"],
             eps[l "/1"], rss[l "/1"] / 1024, ram[l "/1"] / 1048576, disk[l "/1"] / 1048576,
             eps[l "/0"], rss[l "/0"] / 1024, ram[l "/0"] / 1048576
     }
