@@ -88,7 +88,7 @@ typedef struct parked {
     int32_t partition;
     int64_t offset;
     char waits[200];
-    int gap;      /* waiting for an earlier seq (else for a transfer) */
+    int gap;      /* what it waits for: WAIT_TRANSFER, WAIT_SEQ or WAIT_EXIT */
     int verified; /* its notary signature was checked when it parked: not again */
     size_t len;
     uint8_t bytes[];
@@ -728,6 +728,11 @@ static outcome reject(judged *j, mt_reason code, const char *fmt, ...) {
     return DECIDE_REJECT;
 }
 
+/* What a parked event waits for, and the code it is rejected with when that does not come in time. */
+#define WAIT_TRANSFER 0 /* its TRANSFER, or a registry version: PARK_EXPIRED */
+#define WAIT_SEQ 1      /* an earlier seq of its chain: CHAIN_GAP */
+#define WAIT_EXIT 2     /* an EXIT of a batch it returns (rule 13a): NOT_EXITED */
+
 static outcome park(judged *j, int gap, const char *fmt, ...) {
     va_list ap;
     j->out = DECIDE_PARK;
@@ -782,7 +787,8 @@ static outcome judge_returns(const mt_ledger *l, const Mintrace__V1__BatchEvent 
         const Mintrace__V1__ReturnedInput *ri = ev->recycle->returns[r];
         const mt_prov *st = get_exited(l, ri->batch_id);
         const batch *b = get_batch(l, ri->batch_id);
-        if (!st || !b) return reject(j, R(NOT_EXITED), "batch %s was never EXITed", ri->batch_id);
+        /* another facility's EXIT may still be on its way (validation runs in parallel): wait */
+        if (!st || !b) return park(j, WAIT_EXIT, "waits for an EXIT of batch %s", ri->batch_id);
         if (ri->mass_mg > st->mass_mg)
             return reject(j, R(RETURN_EXCEEDS_EXIT), "%" PRIu64 " mg of %s returned, %" PRIu64 " mg of it can come back",
                           ri->mass_mg, ri->batch_id, st->mass_mg);
@@ -829,7 +835,7 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
         return reject(j, R(CHAIN_EQUIVOCATION), "seq %" PRIu64 " of key %s is taken by another event", ev->seq,
                       key->key_id);
     if (ev->seq > head + 1)
-        return park(j, 1, "seq %" PRIu64 " of key %s waits for seq %" PRIu64, ev->seq, key->key_id, head + 1);
+        return park(j, WAIT_SEQ, "seq %" PRIu64 " of key %s waits for seq %" PRIu64, ev->seq, key->key_id, head + 1);
     if (ev->seq > 1 && (!c || memcmp(ev->prev.data, c->head_id, MT_HASH_LEN) != 0))
         return reject(j, R(CHAIN_FORK), "prev of seq %" PRIu64 " is not the id of seq %" PRIu64 " of key %s", ev->seq,
                       head, key->key_id);
@@ -837,7 +843,7 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
     /* what it consumes or moves */
     if (kind == K(RECEIVE)) {
         const evrec *t = get_event(l, ev->receive->transfer_event_id.data);
-        if (!t) return park(j, 0, "RECEIVE waits for its TRANSFER");
+        if (!t) return park(j, WAIT_TRANSFER, "RECEIVE waits for its TRANSFER");
         if (!t->accepted || t->kind != K(TRANSFER) || t->voided)
             return reject(j, R(UNKNOWN_INPUT), "the event received is not an accepted, standing TRANSFER");
         if (strcmp(t->dest, fac) != 0) return reject(j, R(NOT_CUSTODIAN), "the transfer goes to %s", t->dest);
@@ -876,7 +882,7 @@ static outcome judge(const mt_ledger *l, const mt_registry *reg, const mt_attest
     if (kind == K(RECYCLE) && ev->recycle->feedstock == MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED &&
         ev->n_inputs == 0 && ev->recycle->n_returns == 0)
         return reject(j, R(MALFORMED_EVENT), "RECYCLE of tracked scrap names its input batches or returns");
-    if (kind == K(RECYCLE) && judge_returns(l, ev, j) == DECIDE_REJECT) return DECIDE_REJECT;
+    if (kind == K(RECYCLE) && judge_returns(l, ev, j) != DECIDE_ACCEPT) return j->out;
     if (kind == K(RECYCLE) && ev->recycle->feedstock != MINTRACE__V1__FEEDSTOCK_CLASS__FEEDSTOCK_CLASS_TRACKED &&
         ev->recycle->untracked_feedstock_mass_mg == 0)
         return reject(j, R(MALFORMED_EVENT), "RECYCLE of untracked feedstock states its mass");
@@ -1491,7 +1497,7 @@ static int open_event(const mt_ledger *l, const mt_registry *fallback, const cha
                 if (mt_registry_version(l->regs[i]) == version) reg = l->regs[i];
             if (!reg && version > mt_ledger_registry_version(l)) {
                 memset(j, 0, sizeof(*j));
-                park(j, 0, "attested with registry version %" PRIu64 ", not journaled yet", version);
+                park(j, WAIT_TRANSFER, "attested with registry version %" PRIu64 ", not journaled yet", version);
                 return 1;
             }
         }
@@ -1714,7 +1720,9 @@ static int release_parked(mt_ledger *l, const mt_registry *reg, const char *netw
             snprintf(d.verdict.facility_id, sizeof(d.verdict.facility_id), "%s", a.ev->facility_id);
         }
         mt_attested_release(&a);
-        d.verdict.code = keep->gap ? R(CHAIN_GAP) : R(PARK_EXPIRED);
+        d.verdict.code = keep->gap == WAIT_SEQ    ? R(CHAIN_GAP)
+                         : keep->gap == WAIT_EXIT ? R(NOT_EXITED)
+                                                  : R(PARK_EXPIRED);
         snprintf(d.verdict.detail, sizeof(d.verdict.detail), "%s, and it did not come in time", keep->waits);
         /* not remembered as rejected: once what it waited for arrives, the same bytes may come again */
         emit(l, &d, fn, arg);
@@ -1898,7 +1906,7 @@ int mt_ledger_replay(mt_ledger *l, const mt_registry *reg, const char *network_i
             char key_id[MT_KEY_ID_LEN + 1];
             uint64_t seq;
             if (ae && r->event_id.len == MT_HASH_LEN && r->code != R(CHAIN_GAP) && r->code != R(PARK_EXPIRED) &&
-                r->code != R(BAD_ATTESTATION) && r->code != R(WRONG_NETWORK) &&
+                r->code != R(NOT_EXITED) && r->code != R(BAD_ATTESTATION) && r->code != R(WRONG_NETWORK) &&
                 envelope_chain(ae->envelope.data, ae->envelope.len, key_id, &seq) == 0)
                 record_rejected(l, r->event_id.data, key_id, seq, l->next_index);
             if (ae) mintrace__v1__attested_event__free_unpacked(ae, NULL);

@@ -2942,7 +2942,7 @@ static void test_massbal_replay_identical(void **state)
 
 /* A magnet lot mined in IN and BR, refined in IN, made into magnets and EXITed (the worked
  * example of docs/accounting.md D2): MAG-LOT, 2,500 mg, Nd 750 (BR 300, IN 450), Fe 1,700 (XU). */
-static lt_msg *lt_exited_lot(lt *t)
+static lt_msg *lt_lot_to_exit(lt *t)
 {
     ACCEPT(t, lt_next(t, &t->c_mine, NULL,
                       "{'kind':'EXTRACT','extract':{'deposit':'Chavara'},'outputs':[{'batch_id':'ORE-IN','material':"
@@ -2962,8 +2962,14 @@ static lt_msg *lt_exited_lot(lt *t)
                       "'electrolytic-iron','mass_mg':3000,'elements':[{'element':'Fe','mass_mg':3000}],'supplier':'IronCo'}],"
                       "'outputs':[{'batch_id':'MAG-LOT','material':'NdFeB','mass_mg':2500,'elements':[{'element':'Nd',"
                       "'mass_mg':750},{'element':'Fe','mass_mg':1700}]}]}"));
-    lt_msg *exit = lt_next(t, &t->c_magnet, NULL,
-                           "{'kind':'EXIT','inputs':[{'batch_id':'MAG-LOT','mass_mg':2500}],'exit':{'product':'EV motors'}}");
+    return lt_next(t, &t->c_magnet, NULL,
+                   "{'kind':'EXIT','inputs':[{'batch_id':'MAG-LOT','mass_mg':2500}],'exit':{'product':'EV motors'}}");
+}
+
+/* The same, and the EXIT accepted. */
+static lt_msg *lt_exited_lot(lt *t)
+{
+    lt_msg *exit = lt_lot_to_exit(t);
     ACCEPT(t, exit);
     return exit;
 }
@@ -3032,14 +3038,44 @@ static void test_return_exceeds_exit_rejected(void **state)
     REJECT(t, lt_return(t, "MAG-LOT", 501, "REC-X", 100), RETURN_EXCEEDS_EXIT);
 }
 
-/* A batch no EXIT took out (held, or unknown) cannot be returned. */
+/* A batch no EXIT took out (held, or unknown) cannot be returned: the return waits for an EXIT
+ * (another facility's, on its way), and is NOT_EXITED when none comes in time. */
 static void test_return_not_exited_rejected(void **state)
 {
     lt *t = *state;
+    mt_ledger_conf conf = {.park_max_age = 1};
+    lt_reconf(t, &conf);
     ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-1"));
-    REJECT(t, lt_return(t, "ORE-1", 1000, "REC-X", 10), NOT_EXITED);
+    lt_msg *held = lt_return(t, "ORE-1", 1000, "REC-X", 10);
+    PARKED(t, held);
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-2")); /* the journal goes on (the mine's chain) */
+    size_t before = t->n_dec;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-3"));
+    const lt_dec *d = DECIDED(t, held, before, MT_DECIDED_REJECTED, REASON(NOT_EXITED));
+    assert_non_null(strstr(d->detail, "EXIT of batch ORE-1"));
     lt_rewind(&t->c_recycler, NULL);
-    REJECT(t, lt_return(t, "NOBODY-MADE-THIS", 1000, "REC-X", 10), NOT_EXITED);
+    lt_msg *unknown = lt_return(t, "NOBODY-MADE-THIS", 1000, "REC-X", 10);
+    PARKED(t, unknown);
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-4"));
+    before = t->n_dec;
+    ACCEPT(t, lt_extract(t, &t->c_mine, "ORE-5"));
+    DECIDED(t, unknown, before, MT_DECIDED_REJECTED, REASON(NOT_EXITED));
+}
+
+/* The magnet maker's EXIT and the recycler's return are judged in either order: validation runs
+ * in parallel over partitions, so the return may reach the ledger first. It waits, and is
+ * accepted the moment the EXIT is (the set of accepted events does not depend on timing). */
+static void test_return_before_its_exit_waits(void **state)
+{
+    lt *t = *state;
+    lt_msg *exit = lt_lot_to_exit(t);
+    lt_msg *ret = lt_return(t, "MAG-LOT", 2000, "REC-EOL", 540);
+    PARKED(t, ret);
+    size_t before = t->n_dec;
+    ACCEPT(t, exit);
+    DECIDED(t, ret, before, MT_DECIDED_ACCEPTED, 0);
+    assert_int_equal(PSUM(mt_ledger_provenance(t->l, "REC-EOL"), "Nd", MT_PROV_POST_CONSUMER, NULL, NULL), 540);
+    assert_int_equal(mt_ledger_parked(t->l), 0);
 }
 
 /* Two partial returns take back exactly what was EXITed, to the milligram; then nothing is left. */
@@ -3103,7 +3139,7 @@ static void test_return_abort_and_correction(void **state)
     ACCEPT(t, exit2);
     ACCEPT(t, lt_correction(t, &t->c_magnet, exit2));
     assert_int_equal(mt_ledger_provenance(t->l, "ORE-2")->mass_mg, 1000000);
-    REJECT(t, lt_return(t, "ORE-2", 1, "REC-X", 0), NOT_EXITED);
+    PARKED(t, lt_return(t, "ORE-2", 1, "REC-X", 0)); /* no standing EXIT: it waits for one */
 }
 
 /* Replaying the journal rebuilds the exited stocks: same provenance, same root, and the replayed
@@ -3296,6 +3332,7 @@ int main(void)
         T(test_massbal_replay_identical),
         T(test_return_worked_example),
         T(test_return_exceeds_exit_rejected),
+        T(test_return_before_its_exit_waits),
         T(test_return_not_exited_rejected),
         T(test_return_two_parts_exact),
         T(test_return_abort_and_correction),
