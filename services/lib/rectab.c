@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store.h"
+
 #define BUF_BYTES (64 * 1024) /* the write buffer of a table on disk */
 
 struct mt_rectab {
@@ -28,17 +30,12 @@ mt_rectab *mt_rectab_open(const char *dir, size_t rec_size, int in_memory, char 
     t->size = rec_size;
     t->fd = -1;
     if (in_memory) return t;
-    if (!dir || !dir[0]) dir = getenv("TMPDIR");
-    if (!dir || !dir[0]) dir = "/tmp";
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/mintrace-rectab.XXXXXX", dir);
-    t->fd = mkstemp(path);
+    t->fd = mt_temp_file(dir); /* gone when closed, whatever happens to the process */
     if (t->fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temporary file: %s", dir, strerror(errno));
+        snprintf(err, errlen, "%s: cannot create a temporary file: %s", dir && dir[0] ? dir : "$TMPDIR", strerror(errno));
         free(t);
         return NULL;
     }
-    unlink(path); /* gone when closed, whatever happens to the process */
     t->buf_cap = BUF_BYTES / rec_size ? BUF_BYTES / rec_size : 1;
     t->buf = malloc(t->buf_cap * rec_size);
     if (!t->buf) {

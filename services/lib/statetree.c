@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "merkle.h"
+#include "store.h"
 
 #define HASH 32
 #define MAX_PENDING 8192 /* leaves set since the last flush, at most (384 kB) */
@@ -52,17 +53,13 @@ static int wr(mt_state_tree *t, unsigned k, uint64_t j, const unsigned char h[HA
 }
 
 mt_state_tree *mt_state_tree_new(const char *dir, char *err, size_t errlen) {
-    if (!dir) dir = getenv("TMPDIR");
-    if (!dir || !*dir) dir = "/tmp";
     mt_state_tree *t = calloc(1, sizeof(*t));
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/mintrace-state-XXXXXX", dir);
-    if (!t || (t->fd = mkstemp(path)) < 0) {
-        snprintf(err, errlen, "state tree file in %s: %s", dir, t ? strerror(errno) : "out of memory");
+    if (!t || (t->fd = mt_temp_file(dir)) < 0) {
+        snprintf(err, errlen, "state tree file in %s: %s", dir && *dir ? dir : "$TMPDIR",
+                 t ? strerror(errno) : "out of memory");
         free(t);
         return NULL;
     }
-    unlink(path);
     return t;
 }
 

@@ -85,11 +85,13 @@ static ssize_t pread_upto(int fd, void *buf, size_t n, uint64_t off) {
 }
 
 /* A new file under dir, already unlinked; -1 with errno on failure. */
-static int temp_file(const char *dir) {
-    size_t n = strlen(dir) + sizeof("/mintrace-store.XXXXXX");
+int mt_temp_file(const char *dir) {
+    if (!dir || !*dir) dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    size_t n = strlen(dir) + sizeof("/mintrace-state.XXXXXX");
     char *path = malloc(n);
     if (!path) return -1;
-    snprintf(path, n, "%s/mintrace-store.XXXXXX", dir);
+    snprintf(path, n, "%s/mintrace-state.XXXXXX", dir);
     int fd = mkostemp(path, O_CLOEXEC);
     if (fd >= 0) unlink(path);
     int e = errno;
@@ -100,7 +102,7 @@ static int temp_file(const char *dir) {
 
 /* An empty index of cap slots (a sparse file reads as zeros: every slot empty). */
 static int new_index(const char *dir, uint64_t cap) {
-    int fd = temp_file(dir);
+    int fd = mt_temp_file(dir);
     if (fd < 0) return -1;
     if (ftruncate(fd, (off_t)(cap * sizeof(slot)))) {
         int e = errno;
@@ -134,7 +136,7 @@ mt_store *mt_store_open(const char *dir, char *err, size_t errlen) {
     s->cap = FIRST_SLOTS;
     s->data_end = DATA_START;
     static const char magic[DATA_START] = "mintrace store";
-    if ((s->dfd = temp_file(dir)) < 0 || pwrite_all(s->dfd, magic, sizeof(magic), 0) ||
+    if ((s->dfd = mt_temp_file(dir)) < 0 || pwrite_all(s->dfd, magic, sizeof(magic), 0) ||
         (s->ifd = new_index(dir, s->cap)) < 0) {
         snprintf(err, errlen, "store: a temporary file in %s: %s", dir, strerror(errno));
         mt_store_close(s);

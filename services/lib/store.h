@@ -22,6 +22,11 @@
 
 typedef struct mt_store mt_store;
 
+/* A new temporary file under dir (NULL or "": $TMPDIR, else /tmp), open for reading and writing
+ * and already unlinked, so it vanishes with the process: its descriptor, or -1 with errno. Every
+ * file mintrace keeps state in (the store, the auditor's rows, the provenance state tree) is one. */
+int mt_temp_file(const char *dir);
+
 /* New empty store in two temporary files under dir (NULL: $TMPDIR or /tmp), unlinked at once so
  * they vanish with the process. NULL with err on failure. */
 mt_store *mt_store_open(const char *dir, char *err, size_t errlen);
