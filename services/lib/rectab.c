@@ -53,33 +53,9 @@ void mt_rectab_close(mt_rectab *t) {
     free(t);
 }
 
-static int write_all(int fd, const unsigned char *b, size_t len, uint64_t off) {
-    while (len) {
-        ssize_t n = pwrite(fd, b, len, (off_t)off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        b += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
-static int read_all(int fd, unsigned char *b, size_t len, uint64_t off) {
-    while (len) {
-        ssize_t n = pread(fd, b, len, (off_t)off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        b += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 int mt_rectab_flush(mt_rectab *t) {
     if (t->fd < 0 || t->count == t->flushed) return 0;
-    if (write_all(t->fd, t->buf, (size_t)(t->count - t->flushed) * t->size, t->flushed * t->size)) return -1;
+    if (mt_pwrite_all(t->fd, t->buf, (size_t)(t->count - t->flushed) * t->size, t->flushed * t->size)) return -1;
     t->flushed = t->count;
     return 0;
 }
@@ -104,7 +80,7 @@ int mt_rectab_get(const mt_rectab *t, uint64_t i, void *rec) {
         memcpy(rec, t->buf + (size_t)(i - t->flushed) * t->size, t->size);
         return 0;
     }
-    return read_all(t->fd, rec, t->size, i * t->size);
+    return mt_pread_all(t->fd, rec, t->size, i * t->size);
 }
 
 int mt_rectab_set(mt_rectab *t, uint64_t i, const void *rec) {
@@ -113,7 +89,7 @@ int mt_rectab_set(mt_rectab *t, uint64_t i, const void *rec) {
         memcpy(t->buf + (size_t)(i - t->flushed) * t->size, rec, t->size);
         return 0;
     }
-    return write_all(t->fd, rec, t->size, i * t->size);
+    return mt_pwrite_all(t->fd, rec, t->size, i * t->size);
 }
 
 int mt_rectab_append_many(mt_rectab *t, const void *recs, uint64_t n) {
@@ -128,7 +104,7 @@ int mt_rectab_get_many(const mt_rectab *t, uint64_t i, uint64_t n, void *recs) {
     if (i > t->count || n > t->count - i) return -1;
     if (i < t->flushed) { /* the part in the file */
         uint64_t k = t->flushed - i < n ? t->flushed - i : n;
-        if (read_all(t->fd, r, (size_t)(k * t->size), i * t->size)) return -1;
+        if (mt_pread_all(t->fd, r, (size_t)(k * t->size), i * t->size)) return -1;
         r += k * t->size;
         i += k;
         n -= k;

@@ -36,8 +36,7 @@ static uint64_t slot(unsigned k, uint64_t j) {
 }
 
 static int rd(mt_state_tree *t, unsigned k, uint64_t j, unsigned char out[HASH]) {
-    off_t off = (off_t)(slot(k, j) * HASH);
-    if (pread(t->fd, out, HASH, off) != HASH) {
+    if (mt_pread_all(t->fd, out, HASH, slot(k, j) * HASH)) {
         t->broken = 1;
         return -1;
     }
@@ -45,7 +44,7 @@ static int rd(mt_state_tree *t, unsigned k, uint64_t j, unsigned char out[HASH])
 }
 
 static int wr(mt_state_tree *t, unsigned k, uint64_t j, const unsigned char h[HASH]) {
-    if (pwrite(t->fd, h, HASH, (off_t)(slot(k, j) * HASH)) != HASH) {
+    if (mt_pwrite_all(t->fd, h, HASH, slot(k, j) * HASH)) {
         t->broken = 1;
         return -1;
     }

@@ -39,7 +39,7 @@ struct mt_store {
 };
 
 /* Reads exactly n bytes at off; a short read (past the end) is EIO. */
-static int pread_all(int fd, void *buf, size_t n, uint64_t off) {
+int mt_pread_all(int fd, void *buf, size_t n, uint64_t off) {
     unsigned char *p = buf;
     while (n) {
         ssize_t r = pread(fd, p, n, (off_t)off);
@@ -55,7 +55,7 @@ static int pread_all(int fd, void *buf, size_t n, uint64_t off) {
     return 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
+int mt_pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
     const unsigned char *p = buf;
     while (n) {
         ssize_t w = pwrite(fd, p, n, (off_t)off);
@@ -136,7 +136,7 @@ mt_store *mt_store_open(const char *dir, char *err, size_t errlen) {
     s->cap = FIRST_SLOTS;
     s->data_end = DATA_START;
     static const char magic[DATA_START] = "mintrace store";
-    if ((s->dfd = mt_temp_file(dir)) < 0 || pwrite_all(s->dfd, magic, sizeof(magic), 0) ||
+    if ((s->dfd = mt_temp_file(dir)) < 0 || mt_pwrite_all(s->dfd, magic, sizeof(magic), 0) ||
         (s->ifd = new_index(dir, s->cap)) < 0) {
         snprintf(err, errlen, "store: a temporary file in %s: %s", dir, strerror(errno));
         mt_store_close(s);
@@ -172,7 +172,7 @@ static int key_at(mt_store *s, uint64_t off, const void *key, size_t klen, size_
     if (memcmp(s->rec + HEAD, key, done)) return 0;
     while (done < klen) { /* a long key: the rest, a buffer at a time */
         size_t n = klen - done < sizeof(buf) ? klen - done : sizeof(buf);
-        if (pread_all(s->dfd, buf, n, off + HEAD + done)) return -1;
+        if (mt_pread_all(s->dfd, buf, n, off + HEAD + done)) return -1;
         if (memcmp(buf, (const unsigned char *)key + done, n)) return 0;
         done += n;
     }
@@ -187,7 +187,7 @@ static int find(mt_store *s, uint64_t h, const void *key, size_t klen, uint64_t 
     uint64_t grave = UINT64_MAX, i = h & (s->cap - 1), seen = 0;
     while (seen < s->cap) {
         uint64_t n = s->cap - i < PROBE_SLOTS ? s->cap - i : PROBE_SLOTS;
-        if (pread_all(s->ifd, run, n * sizeof(slot), i * sizeof(slot))) return -1;
+        if (mt_pread_all(s->ifd, run, n * sizeof(slot), i * sizeof(slot))) return -1;
         for (uint64_t k = 0; k < n; k++, seen++) {
             if (run[k].off == SLOT_EMPTY) {
                 *at = grave != UINT64_MAX ? grave : i + k;
@@ -234,7 +234,7 @@ typedef struct pages {
 static int page_out(pages *pc, int p) {
     if (!pc->dirty[p]) return 0;
     pc->dirty[p] = 0;
-    return pwrite_all(pc->fd, pc->data + p * pc->page_slots, pc->page_slots * sizeof(slot), pc->first[p] * sizeof(slot));
+    return mt_pwrite_all(pc->fd, pc->data + p * pc->page_slots, pc->page_slots * sizeof(slot), pc->first[p] * sizeof(slot));
 }
 
 /* Slot i of the new index, in the cache (NULL on an I/O error). */
@@ -250,7 +250,7 @@ static slot *page_slot(pages *pc, uint64_t i) {
     }
     if (pc->first[p] != UINT64_MAX && page_out(pc, p)) return NULL;
     pc->first[p] = UINT64_MAX;
-    if (pread_all(pc->fd, pc->data + p * pc->page_slots, pc->page_slots * sizeof(slot), first * sizeof(slot)))
+    if (mt_pread_all(pc->fd, pc->data + p * pc->page_slots, pc->page_slots * sizeof(slot), first * sizeof(slot)))
         return NULL;
     pc->first[p] = first;
     pc->used[p] = ++pc->clock;
@@ -282,7 +282,7 @@ static int rebuild(mt_store *s, uint64_t cap) {
     if (!buf || !pc.data || (pc.fd = new_index(s->dir, cap)) < 0) goto fail;
     for (uint64_t i = 0; i < s->cap; i += SCAN_SLOTS) {
         uint64_t n = s->cap - i < SCAN_SLOTS ? s->cap - i : SCAN_SLOTS;
-        if (pread_all(s->ifd, buf, n * sizeof(slot), i * sizeof(slot))) goto fail;
+        if (mt_pread_all(s->ifd, buf, n * sizeof(slot), i * sizeof(slot))) goto fail;
         for (uint64_t k = 0; k < n; k++)
             if (buf[k].off != SLOT_EMPTY && buf[k].off != SLOT_GRAVE && place(&pc, &buf[k])) goto fail;
     }
@@ -326,9 +326,9 @@ int mt_store_put(mt_store *s, const void *key, size_t klen, const void *val, siz
     if (klen) memcpy(rec + HEAD, key, klen);
     if (vlen) memcpy(rec + HEAD + klen, val, vlen);
     slot sl = {h, s->data_end};
-    int rc = pwrite_all(s->dfd, rec, HEAD + klen + vlen, s->data_end);
+    int rc = mt_pwrite_all(s->dfd, rec, HEAD + klen + vlen, s->data_end);
     free(rec);
-    if (rc || pwrite_all(s->ifd, &sl, sizeof(sl), at * sizeof(slot))) return -1;
+    if (rc || mt_pwrite_all(s->ifd, &sl, sizeof(sl), at * sizeof(slot))) return -1;
     s->data_end += HEAD + klen + vlen;
     if (!found) {
         s->count++;
@@ -351,7 +351,7 @@ int mt_store_get(mt_store *s, const void *key, size_t klen, void **val, size_t *
     size_t have = s->rec_len > HEAD + klen ? s->rec_len - HEAD - klen : 0; /* read with the key */
     if (have > len) have = len;
     if (have) memcpy(v, s->rec + HEAD + klen, have);
-    if (len > have && pread_all(s->dfd, (unsigned char *)v + have, len - have, off + HEAD + klen + have)) {
+    if (len > have && mt_pread_all(s->dfd, (unsigned char *)v + have, len - have, off + HEAD + klen + have)) {
         int e = errno;
         free(v);
         errno = e;
@@ -369,7 +369,7 @@ int mt_store_del(mt_store *s, const void *key, size_t klen) {
     int found = find(s, h, key, klen, &at, &off, &len, &was_empty);
     if (found <= 0) return found;
     slot sl = {h, SLOT_GRAVE};
-    if (pwrite_all(s->ifd, &sl, sizeof(sl), at * sizeof(slot))) return -1;
+    if (mt_pwrite_all(s->ifd, &sl, sizeof(sl), at * sizeof(slot))) return -1;
     s->count--;
     return 1;
 }

@@ -27,6 +27,11 @@ typedef struct mt_store mt_store;
  * file mintrace keeps state in (the store, the auditor's rows, the provenance state tree) is one. */
 int mt_temp_file(const char *dir);
 
+/* n bytes at offset off, read or written whole (retrying short transfers and EINTR): 0, or -1
+ * with errno (EIO for a read past the end of the file). */
+int mt_pread_all(int fd, void *buf, size_t n, uint64_t off);
+int mt_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+
 /* New empty store in two temporary files under dir (NULL: $TMPDIR or /tmp), unlinked at once so
  * they vanish with the process. NULL with err on failure. */
 mt_store *mt_store_open(const char *dir, char *err, size_t errlen);
