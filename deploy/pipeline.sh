@@ -32,6 +32,8 @@ make_registry() {
         MINTRACE_GOVERNANCE_KEY=$NET/keys/governance.pub
 }
 
+declare -gA SERVICE_NAME=() # pid -> service, for messages
+
 # start_services IDLE_MS: validate, sign, aggregate and comply in the background, logs in
 # NET/*.log; they exit by themselves after IDLE_MS without input. Waits until all four are
 # assigned. AGGREGATE_ARGS (optional) adds options to the aggregator (e.g. "--park-max-age 3");
@@ -43,16 +45,16 @@ start_services() {
     # the registry goes on its topic first: the aggregator journals it before any event
     "$MT_BIN/mintrace" registry publish -g "$MINTRACE_GOVERNANCE_KEY" "$MINTRACE_REGISTRY_FILE" || return 1
     "$MT_BIN/mintrace-validate" --idle-exit "$idle" >"$NET/validate.log" 2>&1 &
-    SERVICE_PIDS+=($!)
+    SERVICE_PIDS+=($!) SERVICE_NAME[$!]=validate
     "$MT_BIN/mintrace-sign" -k "$NET/keys/NOTARY-1" --idle-exit "$idle" >"$NET/sign.log" 2>&1 &
-    SERVICE_PIDS+=($!)
+    SERVICE_PIDS+=($!) SERVICE_NAME[$!]=sign
     local extra=()
     read -ra extra <<<"${AGGREGATE_ARGS:-}"
     "$MT_BIN/mintrace-aggregate" -k "$NET/keys/AGGREGATOR-1" --idle-exit "$idle" "${extra[@]}" >"$NET/aggregate.log" 2>&1 &
-    SERVICE_PIDS+=($!)
+    SERVICE_PIDS+=($!) SERVICE_NAME[$!]=aggregate
     "$MT_BIN/mintrace-comply" -p "${COMPLY_POLICY:-deploy/policies/ndfeb-india.json}" --idle-exit "$idle" \
         >"$NET/comply.log" 2>&1 &
-    SERVICE_PIDS+=($!)
+    SERVICE_PIDS+=($!) SERVICE_NAME[$!]=comply
     for _ in $(seq 1 120); do
         local ready=0
         for s in validate sign aggregate comply; do grep -q "assigned" "$NET/$s.log" 2>/dev/null && ready=$((ready + 1)); done
@@ -64,17 +66,23 @@ start_services() {
     return 1
 }
 
-# wait_services: waits for the services to exit by themselves; fails if one failed.
+# wait_services: waits for the services to exit by themselves; fails, naming it, if one failed.
 wait_services() {
-    local rc=0 pid
-    for pid in "${SERVICE_PIDS[@]}"; do wait "$pid" || rc=1; done
+    local rc=0 pid s
+    for pid in "${SERVICE_PIDS[@]}"; do
+        wait "$pid" && continue
+        s=$?
+        rc=1
+        echo "pipeline.sh: ${SERVICE_NAME[$pid]:-service $pid} failed: exit status $s (logs in $NET)" >&2
+    done
     return $rc
 }
 
-# stop_services: asks them to stop (SIGTERM: they commit or abort and exit).
+# stop_services: asks them to stop (SIGTERM: they commit or abort and exit). A service that has
+# already exited by itself (its --idle-exit) is not an error: wait_services reports its status.
 stop_services() {
     local pid
-    for pid in "${SERVICE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${SERVICE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait_services
 }
 
