@@ -66,6 +66,15 @@ start_services() {
     return 1
 }
 
+# wait_log SERVICE TEXT: waits (up to 60 s) until NET/SERVICE.log has a line with TEXT.
+wait_log() {
+    local end=$((SECONDS + 60))
+    until grep -qF -- "$2" "$NET/$1.log" 2>/dev/null; do
+        [ "$SECONDS" -lt "$end" ] || { echo "pipeline.sh: $1 did not log '$2' in 60 s" >&2; return 1; }
+        sleep 0.2
+    done
+}
+
 # wait_services: waits for the services to exit by themselves; fails, naming it, if one failed.
 wait_services() {
     local rc=0 pid s

@@ -867,8 +867,11 @@ int mt_stage_run(const mt_stage_conf *sc_in, const mt_stage_ops *ops, void *opaq
             stage_fail(&st, "producer: fatal: %s", fatal);
         else if (rd_kafka_fatal_error(st.consumer, fatal, sizeof(fatal)))
             stage_fail(&st, "consumer: fatal: %s", fatal);
-        if (rkm == NULL)
+        if (rkm == NULL) {
+            if (st.ops->idle != NULL)
+                st.ops->idle(st.opaque);
             continue;
+        }
         if (rkm->err) {
             /* Consumer errors are informational (the client recovers by itself), except
              * __FATAL (e.g. fenced static membership). */

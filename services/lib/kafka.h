@@ -127,6 +127,10 @@ typedef struct mt_stage_ops {
      * (then it is called, in a transaction of its own if need be, even without new input).
      * MT_STAGE_FATAL ends the loop. May be NULL. */
     mt_stage_result (*before_commit)(void *opaque, mt_outbox *ob, int closing);
+    /* Called when a poll brought no message (every 100 ms or so while the input is quiet):
+     * work that must not wait for the next message (a stage picks up a new registry version).
+     * May be NULL. */
+    void (*idle)(void *opaque);
 } mt_stage_ops;
 
 typedef struct mt_stage_conf {

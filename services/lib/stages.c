@@ -67,6 +67,11 @@ static mt_stage_result reject(mt_stage_ctx *c, Mintrace__V1__Stage stage, const 
     return rc ? MT_STAGE_FATAL : MT_STAGE_OK;
 }
 
+void mt_stage_follow_registry(void *opaque) {
+    mt_stage_ctx *c = opaque;
+    if (c->follow) c->reg = mt_registry_follower_poll(c->follow);
+}
+
 mt_stage_result mt_validate_process(void *opaque, const rd_kafka_message_t *rkm, mt_outbox *ob) {
     mt_stage_ctx *c = opaque;
     mt_verdict v;

@@ -43,6 +43,10 @@ typedef struct mt_stage_ctx {
 /* Fills the topic names from the prefix ("mintrace."). */
 void mt_stage_ctx_topics(mt_stage_ctx *ctx, const char *prefix);
 
+/* validate, sign: idle(): a registry version that arrived while the input was quiet takes
+ * effect (and is logged "in force") now, not with the next message. */
+void mt_stage_follow_registry(void *ctx);
+
 /* validate: events.submitted -> events.validated, or a Rejection -> rejected. */
 mt_stage_result mt_validate_process(void *ctx, const rd_kafka_message_t *rkm, mt_outbox *ob);
 

@@ -16,7 +16,11 @@ int main(int argc, char **argv) {
     mt_stage_ctx_topics(&ctx, mt_config_get(s.cfg, "topic.prefix"));
     ctx.follow = s.follow; /* newer registry versions, as they arrive */
     const char *inputs[] = {"events.submitted", NULL};
-    mt_stage_ops ops = {mt_validate_process, mt_stage_txn_begin, mt_stage_txn_committed, mt_stage_txn_aborted, NULL};
+    mt_stage_ops ops = {.process = mt_validate_process,
+                        .txn_begin = mt_stage_txn_begin,
+                        .txn_committed = mt_stage_txn_committed,
+                        .txn_aborted = mt_stage_txn_aborted,
+                        .idle = mt_stage_follow_registry};
     rc = mt_service_run_stage(&s, "validate", inputs, 0, &ops, &ctx);
     mt_log_info("stopped: %llu passed, %llu rejected", (unsigned long long)ctx.passed, (unsigned long long)ctx.rejected);
     mt_service_release(&s);

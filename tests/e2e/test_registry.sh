@@ -35,7 +35,10 @@ json.dump(r, open(sys.argv[2], "w"))
 PY
 "$MT_BIN/mintrace" registry sign -k "$NET/keys/governance" -o "$NET/registry-v2.bin" "$NET/registry-v2.json"
 "$MT_BIN/mintrace" registry publish -g "$NET/keys/governance.pub" "$NET/registry-v2.bin"
-sleep 2
+# in force at validate and the notary, journaled by the aggregator: before the next event
+wait_log validate "registry version 2 in force"
+wait_log sign "registry version 2 in force"
+wait_log aggregate "registry version 2 journaled"
 
 rc=0; ore ORE-2 | emit IN-MINE-1 --wait 60 >"$NET/old.out" 2>/dev/null || rc=$?
 if [ "$rc" -ne 1 ] || ! grep -q REASON_CODE_KEY_REVOKED "$NET/old.out"; then

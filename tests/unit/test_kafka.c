@@ -281,6 +281,7 @@ struct upper {
     const char *out_topic;
     int process_calls;
     int begins, commits, aborts, assigns;
+    int idles, calls_at_idle; /* idle() calls; process_calls at the last */
     int calls_at_begin;  /* process_calls when the open transaction began */
     int aborted_inputs;  /* inputs processed in transactions that were aborted */
     int seen[N_INPUTS]; /* times input i was processed */
@@ -338,8 +339,16 @@ static int upper_assigned(void *opaque, rd_kafka_t *producer,
     return 0;
 }
 
+static void upper_idle(void *opaque)
+{
+    struct upper *u = opaque;
+
+    u->idles++;
+    u->calls_at_idle = u->process_calls;
+}
+
 static const mt_stage_ops upper_ops = { upper_process, upper_begin, upper_committed,
-                                        upper_aborted, upper_assigned };
+                                        upper_aborted, upper_assigned, NULL, NULL, upper_idle };
 
 /* Produces N_INPUTS messages "v<i>" keyed "k<i>" to topic: all queued, then one flush (one
  * mt_kafka_produce_sync() per message would cost a linger and a round trip each). */
@@ -448,6 +457,9 @@ static void test_stage_processes_all_inputs(void **state)
     assert_true(u.commits >= N_INPUTS / sc.max_batch);
     assert_int_equal(u.begins, u.commits);
     assert_true(u.assigns >= 1);
+    /* the idle time before it stopped was spent in idle() calls, after the last input */
+    assert_true(u.idles >= 10);
+    assert_int_equal(u.calls_at_idle, N_INPUTS);
     assert_int_equal(count_outputs(c, "out1", 2), N_INPUTS);
 }
 
