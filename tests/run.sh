@@ -38,7 +38,12 @@ for suite in "$@"; do
         elif [ "$rc" -eq 77 ]; then # a test that cannot run here says why (never under CI)
             skip=$((skip + 1)); echo "  SKIP  $name"; sed 's/^/        /' "$MT_TMP/out.log" | tail -10
         else
-            fail=$((fail + 1)); echo "  FAIL  $name ($(( $(date +%s) - t0 )) s)"; sed 's/^/        /' "$MT_TMP/out.log" | tail -60
+            fail=$((fail + 1)); echo "  FAIL  $name ($(( $(date +%s) - t0 )) s, exit status $rc)"
+            sed 's/^/        /' "$MT_TMP/out.log" | tail -60
+            # the services' own logs end with why they stopped: the last lines of each
+            find "$MT_TMP" -name '*.log' ! -name out.log | sort | while read -r log; do
+                echo "        -- ${log#"$MT_TMP"/}:"; tail -3 "$log" | sed 's/^/        /'
+            done
         fi
     done
 done
