@@ -6,12 +6,15 @@
 # pretending to mine, a stolen-looking key) and a producer's retry. Runs on the broker in
 # MINTRACE_BROKERS when set (topics under a prefix of this run), else on a real Kafka broker it
 # starts when Java is there, else on the embedded one (mintrace-devkafka). `make demo` runs it;
-# everything it writes is under build/demo/; it ends with a short summary.
+# everything it writes is under build/demo/ (or MINTRACE_DEMO_DIR; emptied first); it ends with a
+# short summary.
+# tests/e2e/test_demo.sh runs it on the test broker and checks that summary.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export MT_BIN=${MT_BIN:-$root/build/bin}
-NET=$root/build/demo
+NET=${MINTRACE_DEMO_DIR:-$root/build/demo}
+here=${NET#"$root"/} # as shown in messages
 rm -rf "$NET"
 mkdir -p "$NET"
 . deploy/pipeline.sh
@@ -72,7 +75,7 @@ EOF
 
 say "services: validate (facility signatures) -> sign (notary) -> aggregate (journal) -> comply (findings)"
 start_services 6000
-echo "running; logs in build/demo/*.log"
+echo "running; logs in $here/*.log"
 
 # id N FILE: the base64 event id of the N-th event emitted into FILE's output
 id() { sed -n "${1}p" "$2" | sed 's/.*"event_id_base64":"\([^"]*\)".*/\1/'; }
@@ -190,7 +193,7 @@ for _ in $(seq 1 60); do
     [ -n "$env_b64" ] && break
     sleep 0.5
 done
-[ -n "$env_b64" ] || { echo "demo: Chavara's EXTRACT never reached the journal; see build/demo/*.log" >&2; exit 1; }
+[ -n "$env_b64" ] || { echo "demo: Chavara's EXTRACT never reached the journal; see $here/*.log" >&2; exit 1; }
 echo "$env_b64" | base64 -d | sed 's/Chavara/Chavarb/' >"$NET/tampered.bin"
 kcat -P -b "$MINTRACE_BROKERS" -t "${MINTRACE_TOPIC_PREFIX:-mintrace.}events.submitted" -k IN-IREL-CHAVARA "$NET/tampered.bin"
 step "tampered" "one byte of IN-IREL-CHAVARA's signed EXTRACT changed and replayed"
@@ -248,9 +251,9 @@ else
 fi
 
 say "what this demo shows"
-cat <<'EOF'
+cat <<EOF
   Every accepted event carries the facility's signature and the notary's attestation (check
-  them: mintrace inspect ledger -e --registry build/demo/registry.bin -g build/demo/keys/governance.pub);
+  them: mintrace inspect ledger -e --registry $here/registry.bin -g $here/keys/governance.pub);
   every rejection keeps the original bytes. The ledger checked chains, custody, transit,
   balances and element conservation (docs/ledger.md); producers got signed receipts with
   Merkle inclusion proofs; checkpoints commit to the journal and to the provenance state;
@@ -258,7 +261,7 @@ cat <<'EOF'
   (docs/accounting.md), and mintrace-comply judges every batch by a policy
   (docs/compliance.md). The auditor re-derived all of it from the topics alone and named the
   one milligram an attacker added (docs/auditing.md); a passport's figures verify offline
-  (docs/proofs.md). The audit report for a compliance officer: build/demo/audit.html.
+  (docs/proofs.md). The audit report for a compliance officer: $here/audit.html.
 EOF
 
 # ---- the summary: what the journal and the provenance topic say, in a few lines -------------
@@ -273,13 +276,13 @@ picture=$(sed -n 's/^lineage \(picture\|graph\): \([^ ]*\).*/\2/p' "$NET/lineage
 say "summary"
 dup=duplicates
 [ "${duplicates:-0}" = 1 ] && dup=duplicate
-printf '  events     %s submitted = %s accepted + %s rejected + %s %s   (build/demo/journal.txt)\n' \
-    "$((entries - ${registry:-0}))" "${accepted:-0}" "${rejected:-0}" "${duplicates:-0}" "$dup"
+printf '  events     %s submitted = %s accepted + %s rejected + %s %s   (%s)\n' \
+    "$((entries - ${registry:-0}))" "${accepted:-0}" "${rejected:-0}" "${duplicates:-0}" "$dup" "$here/journal.txt"
 printf '  rejected   %s\n' "${reasons:-none}"
-echo "  magnet lots, neodymium (the provenance topic; build/demo/provenance.txt has every element):"
+echo "  magnet lots, neodymium (the provenance topic; $here/provenance.txt has every element):"
 awk '/^[A-Z]/ { lot = $1 } /^  Nd / { sub(/^  Nd +/, ""); gsub(/;  /, "\n" sprintf("%26s", "")); printf "    %-18s Nd %s\n", lot, $0 }' \
     "$NET/provenance.txt"
-printf '  audit      %s\n' "$(grep -m1 '^verified: ' "$NET/audit.txt" || echo 'NOT verified: see build/demo/audit.txt')"
+printf '  audit      %s\n' "$(grep -m1 '^verified: ' "$NET/audit.txt" || echo "NOT verified: see $here/audit.txt")"
 printf '  tampered   %s\n' "$(grep -m1 -E '^ *(1\.|[A-Z_]+ )' "$NET/audit-tampered.txt" 2>/dev/null | sed 's/^ *//' || echo 'not run')"
 case $picture in
 *.svg) printf '  lineage    %s\n' "${picture#"$root"/}" ;;
